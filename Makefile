@@ -1,0 +1,48 @@
+# Quarry: `make run` installs everything and starts the app; `make test` installs everything
+# and runs the whole test suite. GPU builds: `make run GPU=cuda` (or metal, vulkan).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+GPU ?=
+SHARED_MODELS := $(abspath ../shared/models)
+export QUARRY_MODEL_DIRS ?= $(if $(wildcard $(SHARED_MODELS)),$(SHARED_MODELS),)
+export OMP_WAIT_POLICY := passive
+
+CMAKE_ARGS_cpu := -DGGML_NATIVE=OFF
+CMAKE_ARGS_cuda := -DGGML_NATIVE=OFF -DGGML_CUDA=on
+CMAKE_ARGS_metal := -DGGML_METAL=on
+CMAKE_ARGS_vulkan := -DGGML_NATIVE=OFF -DGGML_VULKAN=on
+LLAMA_FLAVOUR := $(if $(GPU),$(GPU),cpu)
+STAMP := $(VENV)/.installed-$(LLAMA_FLAVOUR)
+
+.PHONY: install run test lint bench smoke clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	CMAKE_ARGS="$(CMAKE_ARGS_$(LLAMA_FLAVOUR))" $(PY) -m pip install $(if $(GPU),--force-reinstall --no-deps --no-binary llama-cpp-python) "llama-cpp-python==0.3.36"
+	$(PY) -m pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/quarry-gui
+
+test: install
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check app indexer tests benchmarks
+
+bench: install
+	$(PY) benchmarks/rerank.py
+	$(PY) benchmarks/index.py
+
+smoke: install
+	$(VENV)/bin/quarry --basedir $$(mktemp -d) --smoke-test
+
+clean:
+	rm -rf $(VENV) build *.egg-info
