@@ -1,0 +1,7 @@
+"""Quarry's engine: a synchronous, Qt-free library for indexing and searching documents.
+
+Nothing here imports PySide6 or ``app``; every long call takes a cancel token and a
+progress callback, so the GUI, the CLI, benchmarks and tests drive it the same way.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,43 @@
+"""Numeric retrieval and indexing constants, each with the reason for its value."""
+
+from __future__ import annotations
+
+# Chunking -----------------------------------------------------------------
+CHUNK_MAX_TOKENS = 256
+"""all-MiniLM-L6-v2 was trained on 256 word pieces; longer chunks blur the vector and make
+reranking slower (cost grows with pair length) without a measured gain."""
+
+CHUNK_OVERLAP_TOKENS = 32
+"""About one sentence carried over, so a fact split across a cut is whole in one chunk."""
+
+CHUNK_MIN_CHARS = 20
+"""Shorter page fragments (page numbers, running heads) carry no searchable meaning."""
+
+# Retrieval ----------------------------------------------------------------
+DEFAULT_CANDIDATES = 50
+"""First-stage candidates handed to the reranker: enough recall, ~3 s on a 2-core CPU."""
+
+DEFAULT_RESULTS = 10
+"""Results shown: one screen."""
+
+QUERY_MAX_TOKENS = 64
+"""A query longer than this is truncated for reranking, leaving the rest for the passage."""
+
+SNIPPET_CHARS = 240
+"""About two lines in the results list."""
+
+# Reading files ------------------------------------------------------------
+MAX_FILE_BYTES = 200 * 1024 * 1024
+"""Files larger than this are skipped as 'too large' rather than read into memory."""
+
+MAX_TEXT_FILE_BYTES = 20 * 1024 * 1024
+"""Plain-text files beyond this are almost always logs or data dumps, not documents."""
+
+MAX_PDF_PAGES = 5000
+"""A page cap that keeps one pathological PDF from monopolising an indexing run."""
+
+EMBED_BATCH_CHUNKS = 32
+"""Chunks embedded per call: progress updates stay frequent, cancel stays prompt."""
+
+WRITE_BATCH_CHUNKS = 512
+"""Chunks buffered before one LanceDB write: fewer table versions, fewer fragments."""

@@ -1,0 +1,84 @@
+"""Engine: the parts Quarry needs, built once from paths and choices. The CLI and the GUI's
+composition root both use it; nothing here is global."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.embedding import Embedder
+from indexer.errors import QuarryError
+from indexer.gguf_info import InfoCache
+from indexer.hardware import Hardware, Placement, detect, place
+from indexer.models import LocalModel, find_models, pick
+from indexer.paths import AppPaths
+from indexer.pipeline import Indexer
+from indexer.rerank import Reranker
+from indexer.scan import ScanRules
+from indexer.search import Searcher
+from indexer.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    embedder: str | None = None
+    reranker: str | None = None
+    use_reranker: bool = True
+    device: str = "auto"
+    threads: int | None = None
+    rules: ScanRules = field(default_factory=ScanRules)
+    reset_on_mismatch: bool = True
+
+
+class Engine:
+    def __init__(self, paths: AppPaths, options: EngineOptions = EngineOptions()) -> None:
+        self.paths = paths.ensure()
+        self.options = options
+        self.hardware: Hardware = detect()
+        self.placement: Placement = place(self.hardware, options.device, options.threads)
+        self.models: list[LocalModel] = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
+        self.embedder = Embedder(pick(self.models, "embedder", options.embedder), self.placement)
+        self.store = Store(
+            paths.index, self.embedder.dimension, self.embedder.fingerprint, reset_on_mismatch=options.reset_on_mismatch
+        )
+        self.reranker: Reranker | None = None
+        self.reranker_problem = ""
+        if options.use_reranker:
+            self.reranker, self.reranker_problem = self._load_reranker(options.reranker)
+        self.indexer = Indexer(self.store, self.embedder, options.rules)
+        self.searcher = Searcher(self.store, self.embedder, self.reranker, self.reranker_problem)
+
+    def _load_reranker(self, wanted: str | None) -> tuple[Reranker | None, str]:
+        try:
+            return Reranker(pick(self.models, "reranker", wanted), self.placement), ""
+        except QuarryError as exc:
+            log.warning("reranker unavailable: %s", exc)
+            return None, f"reranker unavailable: {exc}"
+
+    @property
+    def device_label(self) -> str:
+        return self.embedder.placement.label
+
+    def close(self) -> None:
+        self.embedder.close()
+        if self.reranker:
+            self.reranker.close()
+
+
+def model_paths_summary(models: list[LocalModel]) -> list[dict[str, object]]:
+    rows = []
+    for m in models:
+        rows.append(
+            {
+                "path": str(m.path),
+                "kind": m.kind,
+                "architecture": m.info.architecture if m.info else "",
+                "size": Path(m.path).stat().st_size,
+                "context": m.info.context_length if m.info else 0,
+                "problem": m.problem,
+            }
+        )
+    return rows

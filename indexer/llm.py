@@ -1,0 +1,217 @@
+"""The one place that talks to llama.cpp: load a GGUF, tokenize, decode sequences, read
+pooled outputs. Embedder and Reranker build on it; nothing else imports llama_cpp.
+
+llama-cpp-python's high-level ``Llama`` class prints metadata to stderr when verbose and
+silences the whole process's file descriptors when not; we use the low-level API instead
+and route llama.cpp's own log into ``logging``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from indexer.errors import ModelInvalid
+
+log = logging.getLogger(__name__)
+native_log = logging.getLogger("llama_cpp.native")
+
+_import_lock = threading.Lock()
+_llama: ModuleType | None = None
+_log_callback: Any = None  # held so the C side never calls a collected function
+_line_buffer: list[str] = []
+_line_level = [logging.DEBUG]
+
+# ggml_log_level: NONE=0 DEBUG=1 INFO=2 WARN=3 ERROR=4 CONT=5. llama.cpp's INFO is a dump of
+# the model's metadata, and its WARNs are notes on the GGUF that we check ourselves: both
+# are developer detail, so they go to DEBUG and INFO; ERROR stays an error.
+_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO, 4: logging.ERROR}
+
+
+def llama_cpp() -> ModuleType:
+    """Import llama_cpp once, the right way: passive OpenMP threads, log into logging."""
+    global _llama, _log_callback
+    with _import_lock:
+        if _llama is not None:
+            return _llama
+        # Spinning OpenMP threads ran 4x slower on shared cores; must be set before import.
+        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+        import llama_cpp as module
+
+        def on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+            if level != 5:
+                _line_level[0] = _LEVELS.get(level, logging.DEBUG)
+            _line_buffer.append(text.decode("utf-8", errors="replace"))
+            if _line_buffer[-1].endswith("\n"):
+                message = "".join(_line_buffer).rstrip()
+                _line_buffer.clear()
+                if message:
+                    native_log.log(_line_level[0], "%s", message)
+
+        _log_callback = module.llama_log_callback(on_log)
+        module.llama_log_set(_log_callback, ctypes.c_void_p(0))
+        module.llama_backend_init()
+        _llama = module
+        return module
+
+
+def cpu_threads() -> int:
+    """Physical-ish core count: llama.cpp gains nothing from hyper-threads."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:
+        available = os.cpu_count() or 1
+    return max(1, available if available <= 4 else available // 2)
+
+
+class LlamaModel:
+    """A loaded GGUF with one context, for embedding or rank pooling. Not thread-safe:
+    callers hold ``lock`` around tokenize and decode."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        pooling: int | None = None,
+        n_ctx: int = 0,
+        n_seq_max: int = 1,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        flash_attn: bool = True,
+    ) -> None:
+        ll = llama_cpp()
+        self.path = path
+        self.lock = threading.Lock()
+        model_params = ll.llama_model_default_params()
+        model_params.n_gpu_layers = n_gpu_layers
+        self._model = ll.llama_model_load_from_file(str(path).encode(), model_params)
+        if not self._model:
+            raise ModelInvalid(f"llama.cpp could not load {path.name}")
+        self._ctx = None
+        self._batch = None
+        try:
+            self.vocab = ll.llama_model_get_vocab(self._model)
+            self.n_ctx_train = int(ll.llama_model_n_ctx_train(self._model))
+            self.n_embd = int(ll.llama_model_n_embd(self._model))
+            self.n_cls_out = int(ll.llama_model_n_cls_out(self._model))
+            ctx_size = min(n_ctx or self.n_ctx_train, self.n_ctx_train) * n_seq_max
+            ctx_params = ll.llama_context_default_params()
+            ctx_params.n_ctx = ctx_size
+            ctx_params.n_batch = ctx_size
+            ctx_params.n_ubatch = ctx_size
+            ctx_params.n_seq_max = n_seq_max
+            ctx_params.embeddings = True
+            if pooling is not None:
+                ctx_params.pooling_type = pooling
+            ctx_params.flash_attn_type = (
+                ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            )
+            threads = n_threads or cpu_threads()
+            ctx_params.n_threads = threads
+            ctx_params.n_threads_batch = threads
+            ctx_params.kv_unified = False  # each sequence gets its own n_ctx / n_seq_max slot
+            self._ctx = ll.llama_init_from_model(self._model, ctx_params)
+            if not self._ctx:
+                raise ModelInvalid(f"llama.cpp could not create a context for {path.name}")
+            self.n_ctx = ctx_size
+            self.n_seq_max = n_seq_max
+            self.n_threads = threads
+            self.pooling = int(ll.llama_pooling_type(self._ctx))
+            self.n_out = self.n_cls_out if self.pooling == ll.LLAMA_POOLING_TYPE_RANK else self.n_embd
+            self._batch = ll.llama_batch_init(ctx_size, 0, 1)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- metadata ---------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        ll = llama_cpp()
+        buffer = ctypes.create_string_buffer(4096)
+        size = ll.llama_model_meta_val_str(self._model, key.encode(), buffer, len(buffer))
+        return buffer.value.decode("utf-8", errors="replace") if size >= 0 else None
+
+    def special_tokens(self) -> dict[str, Any]:
+        ll = llama_cpp()
+        return {
+            "add_bos": bool(ll.llama_vocab_get_add_bos(self.vocab)),
+            "add_eos": bool(ll.llama_vocab_get_add_eos(self.vocab)),
+            "add_sep": bool(ll.llama_vocab_get_add_sep(self.vocab)),
+            "bos": int(ll.llama_vocab_bos(self.vocab)),
+            "eos": int(ll.llama_vocab_eos(self.vocab)),
+            "sep": int(ll.llama_vocab_sep(self.vocab)),
+        }
+
+    # -- work -------------------------------------------------------------------
+    def tokenize(self, text: str, *, add_special: bool = False, parse_special: bool = False) -> list[int]:
+        ll = llama_cpp()
+        data = text.encode("utf-8", errors="replace")
+        capacity = len(data) + 8
+        while True:
+            buffer = (ll.llama_token * capacity)()
+            n = ll.llama_tokenize(self.vocab, data, len(data), buffer, capacity, add_special, parse_special)
+            if n >= 0:
+                return list(buffer[:n])
+            capacity = -n
+
+    def decode(self, sequences: list[list[int]]) -> np.ndarray:
+        """Run sequences through the model in one batch; one pooled row per sequence.
+
+        The caller must keep every sequence within ``n_ctx / n_seq_max`` tokens: llama.cpp
+        aborts the whole process on an over-long input, so this checks before it calls.
+        """
+        ll = llama_cpp()
+        total = sum(len(s) for s in sequences)
+        limit = self.n_ctx // self.n_seq_max
+        if not sequences or len(sequences) > self.n_seq_max or total > self.n_ctx:
+            raise ValueError(f"{len(sequences)} sequences of {total} tokens do not fit this context")
+        if any(not s or len(s) > limit for s in sequences):
+            raise ValueError(f"every sequence must hold 1..{limit} tokens")
+        batch = self._batch
+        i = 0
+        for seq_id, tokens in enumerate(sequences):
+            for pos, token in enumerate(tokens):
+                batch.token[i] = token
+                batch.pos[i] = pos
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = seq_id
+                batch.logits[i] = True
+                i += 1
+        batch.n_tokens = total
+        memory = ll.llama_get_memory(self._ctx)
+        if memory:
+            ll.llama_memory_clear(memory, True)
+        status = ll.llama_decode(self._ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode failed with status {status}")
+        out = np.empty((len(sequences), self.n_out), dtype=np.float32)
+        for seq_id in range(len(sequences)):
+            pointer = ll.llama_get_embeddings_seq(self._ctx, seq_id)
+            if not pointer:
+                raise RuntimeError("llama.cpp returned no pooled output")
+            out[seq_id] = np.ctypeslib.as_array(pointer, shape=(self.n_out,))
+        return out
+
+    def close(self) -> None:
+        ll = llama_cpp()
+        if self._batch is not None:
+            ll.llama_batch_free(self._batch)
+            self._batch = None
+        if self._ctx:
+            ll.llama_free(self._ctx)
+            self._ctx = None
+        if self._model:
+            ll.llama_model_free(self._model)
+            self._model = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass

@@ -1,0 +1,220 @@
+"""Indexer.run: scan folders, compare with the store, read, chunk, embed and write.
+
+Incremental: unchanged files (same size and mtime, or same content hash) cost nothing,
+changed ones are replaced whole, vanished ones are deleted. A broken file is recorded as
+skipped with its reason and never stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from indexer import loaders
+from indexer.cancel import NEVER, CancelToken
+from indexer.chunking import chunk_pages
+from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
+from indexer.embedding import Embedder
+from indexer.errors import Cancelled, QuarryError
+from indexer.scan import ScanRules, scan
+from indexer.store import DocumentRecord, Store, doc_id_for, upsert_document_rows
+from indexer.types import Chunk, IndexReport, Progress, ProgressCallback, Skipped, SourceFile, no_progress
+
+log = logging.getLogger(__name__)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class _Plan:
+    to_index: list[tuple[SourceFile, DocumentRecord | None]] = field(default_factory=list)
+    touched: list[DocumentRecord] = field(default_factory=list)
+    removed: list[DocumentRecord] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class _Pending:
+    records: list[DocumentRecord] = field(default_factory=list)
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    n_chunks: int = 0
+
+
+class Indexer:
+    def __init__(self, store: Store, embedder: Embedder, rules: ScanRules = ScanRules()) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.rules = rules
+
+    def run(
+        self,
+        roots: Iterable[Path],
+        cancel: CancelToken = NEVER,
+        progress: ProgressCallback = no_progress,
+    ) -> IndexReport:
+        """Bring the index up to date with ``roots`` (folders or single files)."""
+        started = time.perf_counter()
+        report = IndexReport()
+        timer: dict[str, float] = defaultdict(float)
+        try:
+            self.store.repair()
+            progress(Progress("scanning", 0, 0))
+            plan = self._plan([Path(r).expanduser().resolve() for r in roots], cancel, report, progress)
+            self._apply(plan, cancel, progress, report, timer)
+        except Cancelled:
+            report.cancelled = True
+        finally:
+            finish = time.perf_counter()
+            progress(Progress("finishing", 0, 0))
+            self.store.optimize()
+            timer["write"] += time.perf_counter() - finish
+            report.seconds = time.perf_counter() - started
+            report.stage_seconds = dict(timer)
+            progress(Progress("done", 1, 1))
+        log.info("indexing: %s in %.1f s", report.summary(), report.seconds)
+        return report
+
+    def _plan(self, roots: list[Path], cancel: CancelToken, report: IndexReport, progress: ProgressCallback) -> _Plan:
+        plan = _Plan()
+        existing = self.store.all_documents()
+        seen: set[str] = set()
+        for root in roots:
+            if not root.exists():
+                raise QuarryError(f"{root} does not exist")
+            self.store.add_root(root)
+            for source in scan(root, self.rules, cancel):
+                key = str(source.path)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if len(seen) % 200 == 0:
+                    progress(Progress("scanning", len(seen), 0, source.path.name))
+                old = existing.get(key)
+                if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
+                    plan.unchanged += 1
+                    continue
+                if old and old.ok:
+                    try:
+                        if file_hash(source.path) == old.content_hash:
+                            plan.touched.append(replace(old, size=source.size, mtime_ns=source.mtime_ns))
+                            plan.unchanged += 1
+                            continue
+                    except OSError:
+                        pass  # read problems are reported when the file is loaded
+                plan.to_index.append((source, old))
+            for record in existing.values():
+                if record.root == str(root) and record.path not in seen:
+                    plan.removed.append(record)
+        report.unchanged = plan.unchanged
+        return plan
+
+    def _apply(
+        self,
+        plan: _Plan,
+        cancel: CancelToken,
+        progress: ProgressCallback,
+        report: IndexReport,
+        timer: dict[str, float],
+    ) -> None:
+        if plan.removed:
+            self.store.delete_documents([r.doc_id for r in plan.removed])
+            report.removed.extend(Path(r.path) for r in plan.removed)
+        upsert_document_rows(self.store, plan.touched)
+        pending = _Pending()
+        total = len(plan.to_index)
+        try:
+            for done, (source, old) in enumerate(plan.to_index):
+                cancel.raise_if_cancelled()
+                progress(Progress("indexing", done, total, str(source.path)))
+                record, chunks, vectors = self._index_one(source, cancel, timer, report)
+                pending.records.append(record)
+                if chunks:
+                    pending.chunks[record.doc_id] = chunks
+                    pending.vectors[record.doc_id] = vectors
+                    pending.n_chunks += len(chunks)
+                if record.ok:
+                    (report.updated if old and old.ok else report.added).append(source.path)
+                if pending.n_chunks >= WRITE_BATCH_CHUNKS or len(pending.records) >= 64:
+                    self._flush(pending, timer)
+                    pending = _Pending()
+            progress(Progress("indexing", total, total))
+        finally:
+            # Whatever finished before a cancel is kept: a resumed run picks up the rest.
+            self._flush(pending, timer)
+
+    def _index_one(
+        self, source: SourceFile, cancel: CancelToken, timer: dict[str, float], report: IndexReport
+    ) -> tuple[DocumentRecord, list[Chunk], np.ndarray]:
+        path = source.path
+        base = DocumentRecord(
+            doc_id=doc_id_for(path),
+            path=str(path),
+            root=str(source.root),
+            size=source.size,
+            mtime_ns=source.mtime_ns,
+            content_hash="",
+            title=path.name,
+            pages=0,
+            chunks=0,
+            status="skipped",
+            reason="",
+            indexed_at=time.time(),
+        )
+        empty = np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        t0 = time.perf_counter()
+        try:
+            content_hash = file_hash(path)
+            document = loaders.load(path)
+        except (QuarryError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, QuarryError) else f"cannot be read: {exc.strerror or exc}"
+            log.info("skipped %s: %s", path, reason)
+            report.skipped.append(Skipped(path, reason))
+            timer["extract"] += time.perf_counter() - t0
+            return replace(base, reason=reason), [], empty
+        t1 = time.perf_counter()
+        timer["extract"] += t1 - t0
+        report.pages_read += len(document.pages)
+        chunks = chunk_pages(document.pages, document.title, self.embedder.count_tokens)
+        t2 = time.perf_counter()
+        timer["chunk"] += t2 - t1
+        if not chunks:
+            reason = "no text found (scanned images or an empty document)"
+            report.skipped.append(Skipped(path, reason))
+            return replace(base, content_hash=content_hash, reason=reason, pages=len(document.pages)), [], empty
+        parts = []
+        for start in range(0, len(chunks), EMBED_BATCH_CHUNKS):
+            cancel.raise_if_cancelled()
+            texts = [c.indexed_text for c in chunks[start : start + EMBED_BATCH_CHUNKS]]
+            parts.append(self.embedder.embed_documents(texts, cancel))
+        timer["embed"] += time.perf_counter() - t2
+        report.chunks_embedded += len(chunks)
+        record = replace(
+            base,
+            content_hash=content_hash,
+            title=document.title,
+            pages=len(document.pages),
+            chunks=len(chunks),
+            status="ok",
+        )
+        return record, chunks, np.concatenate(parts)
+
+    def _flush(self, pending: _Pending, timer: dict[str, float]) -> None:
+        if not pending.records:
+            return
+        t0 = time.perf_counter()
+        self.store.write(pending.records, pending.chunks, pending.vectors)
+        timer["write"] += time.perf_counter() - t0

@@ -1,0 +1,119 @@
+"""Reranker: score (query, passage) pairs with a GGUF cross-encoder through llama.cpp's
+rank pooling. llama-cpp-python has no rerank API, so we build the pair tokens ourselves
+from the GGUF's own layout flags (or its rerank template) and decode through the batch API."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.cancel import NEVER, CancelToken
+from indexer.constants import QUERY_MAX_TOKENS
+from indexer.gguf_info import RERANK_TEMPLATE_KEY, validate
+from indexer.hardware import Placement, load_model
+from indexer.llm import llama_cpp
+
+log = logging.getLogger(__name__)
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Scores for the passages in the order they were given."""
+
+    scores: list[float]
+    """0..1, comparable across model families (sigmoid of logits, or the model's probability)."""
+    raw: list[float]
+    """What the model's head returned (logits for BERT / XLM-R heads)."""
+    complete: bool = True
+    """False when a deadline stopped scoring: the unscored passages have score NaN."""
+
+
+class Reranker:
+    """One loaded cross-encoder. ``score`` is thread-safe (serialised on the model lock)."""
+
+    def __init__(self, path: Path, placement: Placement, pairs_per_decode: int | None = None) -> None:
+        self.info = validate(path, "reranker")
+        self.path = path
+        ll = llama_cpp()
+        per_decode = pairs_per_decode or (16 if placement.on_gpu else 1)
+        self.model, self.placement = load_model(
+            path, placement, pooling=ll.LLAMA_POOLING_TYPE_RANK, n_seq_max=per_decode
+        )
+        self.max_tokens = self.model.n_ctx // self.model.n_seq_max
+        special = self.model.special_tokens()
+        self._special = special
+        self.template = self.model.meta(RERANK_TEMPLATE_KEY) or self.info.rerank_template
+        # Logit heads (BERT, XLM-R) need a sigmoid; templated rerankers (Qwen3) give a probability.
+        self.outputs_probability = bool(self.template)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def _pair_tokens(self, query: list[int], doc_text: str) -> list[int]:
+        s = self._special
+        if self.template:
+            prefix, _, rest = self.template.partition("{query}")
+            middle, _, suffix = rest.partition("{document}")
+            head = (
+                self.model.tokenize(prefix, parse_special=True)
+                + query
+                + self.model.tokenize(middle, parse_special=True)
+            )
+            tail = self.model.tokenize(suffix, parse_special=True)
+            doc = self.model.tokenize(doc_text)[: max(1, self.max_tokens - len(head) - len(tail))]
+            return head + doc + tail
+        head = ([s["bos"]] if s["add_bos"] else []) + query
+        head += ([s["eos"]] if s["add_eos"] else []) + ([s["sep"]] if s["add_sep"] else [])
+        tail = [s["eos"]] if s["add_eos"] else []
+        doc = self.model.tokenize(doc_text)[: max(1, self.max_tokens - len(head) - len(tail))]
+        return head + doc + tail
+
+    def score(
+        self,
+        query: str,
+        documents: list[str],
+        cancel: CancelToken = NEVER,
+        deadline: float | None = None,
+    ) -> Scores:
+        """Score each document against the query.
+
+        Args:
+            deadline: a ``time.monotonic()`` instant; pairs not scored by then stay NaN.
+        """
+        raw = [math.nan] * len(documents)
+        complete = True
+        with self.model.lock:
+            query_tokens = self.model.tokenize(query)[:QUERY_MAX_TOKENS]
+            pairs = [self._pair_tokens(query_tokens, d) for d in documents]
+            # Similar lengths together: a multi-pair decode pays for its longest member.
+            order = sorted(range(len(pairs)), key=lambda i: len(pairs[i]))
+            step = self.model.n_seq_max
+            for start in range(0, len(order), step):
+                cancel.raise_if_cancelled()
+                if deadline is not None and time.monotonic() > deadline:
+                    complete = False
+                    break
+                group = order[start : start + step]
+                out = self.model.decode([pairs[i] for i in group])
+                for row, i in enumerate(group):
+                    raw[i] = float(out[row, 0])
+        scores = [x if math.isnan(x) else self.normalise(x) for x in raw]
+        return Scores(scores=scores, raw=raw, complete=complete)
+
+    def normalise(self, raw: float) -> float:
+        return min(1.0, max(0.0, raw)) if self.outputs_probability else sigmoid(raw)
+
+    def close(self) -> None:
+        with self.model.lock:
+            self.model.close()

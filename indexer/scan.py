@@ -1,0 +1,104 @@
+"""Walk folders for documents: hidden and junk folders skipped, symlink loops never followed."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.cancel import NEVER, CancelToken
+from indexer.loaders import supported
+from indexer.types import SourceFile
+
+log = logging.getLogger(__name__)
+
+JUNK_DIRS = frozenset(
+    {
+        "node_modules",
+        "__pycache__",
+        ".git",
+        ".hg",
+        ".svn",
+        "venv",
+        ".venv",
+        "site-packages",
+        "$RECYCLE.BIN",
+        "System Volume Information",
+        ".Trash",
+        ".cache",
+        "__MACOSX",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRules:
+    include: tuple[str, ...] = ()
+    """Glob patterns; when given, only files matching one are indexed."""
+    exclude: tuple[str, ...] = ()
+    """Glob patterns for files or folders to leave out (matched on name and relative path)."""
+
+    def _matches(self, patterns: Iterable[str], relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        return any(fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+    def wants_dir(self, relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        if name.startswith(".") or name in JUNK_DIRS:
+            return False
+        return not self._matches(self.exclude, relative)
+
+    def wants_file(self, relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        if name.startswith(".") or name.startswith("~$"):
+            return False
+        if not supported(Path(name)):
+            return False
+        if self._matches(self.exclude, relative):
+            return False
+        return not self.include or self._matches(self.include, relative)
+
+
+def scan(root: Path, rules: ScanRules = ScanRules(), cancel: CancelToken = NEVER) -> Iterator[SourceFile]:
+    """Yield every document under root (or root itself, if it is a file)."""
+    root = root.resolve()
+    if root.is_file():
+        if rules.wants_file(root.name):
+            stat = root.stat()
+            yield SourceFile(root, root, stat.st_size, stat.st_mtime_ns)
+        return
+    seen: set[tuple[int, int]] = set()
+    for folder, dirnames, filenames in os.walk(root, followlinks=True, onerror=_report):
+        cancel.raise_if_cancelled()
+        try:
+            stat = os.stat(folder)
+        except OSError:
+            dirnames[:] = []
+            continue
+        key = (stat.st_dev, stat.st_ino)
+        if key in seen:  # a symlink back into what we already walked
+            dirnames[:] = []
+            continue
+        seen.add(key)
+        relative_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+        prefix = "" if relative_folder == "." else relative_folder + "/"
+        dirnames[:] = sorted(d for d in dirnames if rules.wants_dir(prefix + d))
+        for name in sorted(filenames):
+            if not rules.wants_file(prefix + name):
+                continue
+            path = Path(folder) / name
+            try:
+                file_stat = path.stat()
+            except OSError as exc:
+                log.info("cannot stat %s: %s", path, exc)
+                continue
+            if not path.is_file():
+                continue
+            yield SourceFile(path, root, file_stat.st_size, file_stat.st_mtime_ns)
+
+
+def _report(error: OSError) -> None:
+    log.info("cannot list %s: %s", error.filename, error.strerror)

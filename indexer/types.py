@@ -1,0 +1,134 @@
+"""Plain values passed between the stages. Frozen and slotted: cheap and safe to share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Text of one page (or of a whole file, for formats without pages)."""
+
+    text: str
+    number: int | None
+    """1-based page number, or None when the format has no pages."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDocument:
+    """What a loader returns: the pages and a human title."""
+
+    pages: list[Page]
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage cut from one page, with where it came from."""
+
+    text: str
+    page: int | None
+    start: int
+    """Character offset of the passage in its page's text."""
+    end: int
+    ordinal: int
+    """Position of the chunk in its document, from 0."""
+    title: str
+
+    @property
+    def indexed_text(self) -> str:
+        """What the models see: the title as context, then the passage."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file found by the scanner, with what tells us whether it changed."""
+
+    path: Path
+    root: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file that was not indexed, and why (said so a person understands)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot of an indexing run, for progress bars and logs."""
+
+    stage: str
+    """'scanning', 'indexing', 'finishing' or 'done'."""
+    done: int
+    total: int
+    current: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def no_progress(_: Progress) -> None:
+    """The progress callback for callers that do not show progress."""
+
+
+@dataclass(slots=True)
+class IndexReport:
+    """What an indexing run did. Counts are of documents."""
+
+    added: list[Path] = field(default_factory=list)
+    updated: list[Path] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    pages_read: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        text = (
+            f"{len(self.added)} added, {len(self.updated)} updated, {self.unchanged} unchanged, "
+            f"{len(self.removed)} removed, {len(self.skipped)} skipped"
+        )
+        return text + (" (cancelled)" if self.cancelled else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result, with every score that placed it."""
+
+    rank: int
+    score: float
+    """The score shown to people, 0..1 (rerank probability, or first-stage similarity)."""
+    path: str
+    page: int | None
+    snippet: str
+    text: str
+    title: str
+    chunk_id: str
+    doc_id: str
+    first_stage_rank: int
+    first_stage_score: float
+    rerank_score: float | None = None
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: str
+    method: str
+    """How the final order was made, e.g. 'vector + rerank' or 'vector'."""
+    hits: list[Hit]
+    timings_ms: dict[str, float]
+    notice: str = ""
+    """Why results are not reranked (model missing, failed, deadline), if they are not."""
