@@ -1,0 +1,1 @@
+"""Quarry's front ends: the Qt desktop app and the command line."""

@@ -1,0 +1,272 @@
+"""`quarry`: index folders and search them from the command line. No Qt is imported here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("quarry.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quarry", description="Local document search with a GGUF reranker.")
+    parser.add_argument("--basedir", help="keep config, data, cache and logs under this folder (also $QUARRY_HOME)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto", help="where models run")
+    parser.add_argument("--embedder", help="embedding model file name or path")
+    parser.add_argument("--reranker", help="reranker model file name or path")
+    parser.add_argument("--smoke-test", action="store_true", help="index a bundled sample, run one query, exit")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("index", help="index folders or files (incremental)")
+    p.add_argument("paths", nargs="*", help="folders or files; none re-indexes the known folders")
+    p.add_argument("--include", action="append", default=[], help="glob of files to include (repeatable)")
+    p.add_argument("--exclude", action="append", default=[], help="glob of files or folders to leave out")
+
+    p = sub.add_parser("search", help="search the index")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10, help="results to show (default 10)")
+    p.add_argument("-n", type=int, default=50, help="first-stage candidates to rerank (default 50)")
+    p.add_argument("--no-rerank", action="store_true", help="first-stage order only")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    p = sub.add_parser("models", help="list model files and the device")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("status", help="folders, documents, chunks and index size")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("remove", help="forget an indexed folder and its documents")
+    p.add_argument("folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    args = build_parser().parse_args(argv)
+    from app.logs import configure
+    from indexer.errors import Cancelled, QuarryError
+    from indexer.paths import AppPaths
+
+    paths = AppPaths.default(args.basedir).ensure()
+    configure(paths, args.verbose)
+    try:
+        if args.smoke_test:
+            from app.smoke import smoke_test
+
+            return smoke_test(paths, _options(args))
+        if args.command is None:
+            build_parser().print_help(sys.stderr)
+            return 2
+        return int(COMMANDS[args.command](args, paths))
+    except KeyboardInterrupt:
+        print("quarry: interrupted", file=sys.stderr)
+        return 130
+    except Cancelled:
+        print("quarry: cancelled", file=sys.stderr)
+        return 130
+    except QuarryError as exc:
+        print(f"quarry: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        log.exception("unexpected error")
+        print(f"quarry: unexpected error: {exc} (details in {paths.logs / 'quarry.log'})", file=sys.stderr)
+        return 2
+
+
+def _options(args: argparse.Namespace, **extra: Any) -> Any:
+    from indexer.engine import EngineOptions
+
+    return EngineOptions(embedder=args.embedder, reranker=args.reranker, device=args.device, **extra)
+
+
+def _progress_printer() -> Any:
+    from indexer.types import Progress
+
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def show(p: Progress) -> None:
+        now = time.monotonic()
+        if p.stage == "indexing" and p.total:
+            if now - last[0] < (0.1 if tty else 2.0) and p.done < p.total:
+                return
+            last[0] = now
+            name = Path(p.current).name if p.current else ""
+            line = f"[{p.done}/{p.total}] {name}"[:100]
+            print(f"\r{line:<100}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+        elif p.stage == "finishing" and tty:
+            print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_index(args: argparse.Namespace, paths: Any) -> int:
+    from indexer.engine import Engine
+    from indexer.errors import QuarryError
+    from indexer.scan import ScanRules
+
+    rules = ScanRules(include=tuple(args.include), exclude=tuple(args.exclude))
+    engine = Engine(paths, _options(args, rules=rules, use_reranker=False))
+    roots = [Path(p).expanduser().resolve() for p in args.paths] or [Path(r) for r in engine.store.roots]
+    if not roots:
+        raise QuarryError("nothing to index: give one or more folders")
+    for root in roots:
+        if not root.exists():
+            raise QuarryError(f"{root} does not exist")
+    print(f"Indexing {len(roots)} folder(s) on {engine.device_label}", file=sys.stderr)
+    report = engine.indexer.run(roots, progress=_progress_printer())
+    print(f"{report.summary()} — {report.chunks_embedded} chunks embedded in {report.seconds:.1f} s", file=sys.stderr)
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, paths: Any) -> int:
+    from indexer.engine import Engine
+    from indexer.search import SearchOptions
+
+    engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False))
+    result = engine.searcher.search(args.query, SearchOptions(k=args.k, candidates=args.n, rerank=not args.no_rerank))
+    if args.json:
+        print(json.dumps(result_json(result), ensure_ascii=False, indent=1))
+        return 0
+    if result.notice:
+        print(f"note: {result.notice}", file=sys.stderr)
+    if not result.hits:
+        print("No results." if engine.store.stats().chunks else "The index is empty: run `quarry index FOLDER` first.")
+        return 0
+    for hit in result.hits:
+        where = f"{hit.path}:{hit.page}" if hit.page else hit.path
+        print(f"{hit.rank:>2}. {hit.score:.3f}  {where}")
+        print(f"    {hit.snippet}")
+    print(f"({result.method}, {result.timings_ms['total']:.0f} ms)", file=sys.stderr)
+    return 0
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    return {
+        "query": result.query,
+        "method": result.method,
+        "notice": result.notice,
+        "hits": [
+            {
+                "rank": h.rank,
+                "score": round(h.score, 6),
+                "path": h.path,
+                "page": h.page,
+                "snippet": h.snippet,
+                "first_stage_rank": h.first_stage_rank,
+                "first_stage_score": round(h.first_stage_score, 6),
+                "rerank_score": None if h.rerank_score is None else round(h.rerank_score, 6),
+            }
+            for h in result.hits
+        ],
+        "timings_ms": {k: round(v, 2) for k, v in result.timings_ms.items()},
+    }
+
+
+def cmd_models(args: argparse.Namespace, paths: Any) -> int:
+    from indexer.gguf_info import InfoCache
+    from indexer.hardware import detect, place
+    from indexer.models import find_models
+
+    hardware = detect()
+    placement = place(hardware, args.device)
+    models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "device": placement.label,
+                    "backends": list(hardware.backends),
+                    "model_dirs": [str(d) for d in paths.model_dirs()],
+                    "models": [
+                        {
+                            "path": str(m.path),
+                            "kind": m.kind,
+                            "architecture": m.info.architecture if m.info else None,
+                            "size": m.path.stat().st_size,
+                            "context": m.info.context_length if m.info else None,
+                            "problem": m.problem,
+                        }
+                        for m in models
+                    ],
+                },
+                indent=1,
+            )
+        )
+        return 0
+    print(f"Device: {placement.label}  (llama.cpp backends: {', '.join(hardware.backends)})")
+    print(f"Model folders: {', '.join(str(d) for d in paths.model_dirs()) or '(none)'}")
+    if not models:
+        print("No GGUF models found.")
+    for m in models:
+        size = f"{m.path.stat().st_size / 1e6:.1f} MB"
+        if m.info:
+            print(f"  {m.kind:<9} {m.info.architecture:<8} {size:>9}  ctx {m.info.context_length:<5} {m.path.name}")
+        else:
+            print(f"  {'invalid':<9} {'':<8} {size:>9}  {'':<9} {m.path.name}: {m.problem}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, paths: Any) -> int:
+    from indexer.store import META_FILE
+
+    meta_file = paths.index / META_FILE
+    if not meta_file.exists():
+        print(json.dumps({"folders": [], "documents": 0, "chunks": 0}) if args.json else "The index is empty.")
+        return 0
+    meta = json.loads(meta_file.read_text("utf-8"))
+    from indexer.store import Store
+
+    store = Store(paths.index, int(meta["dimension"]), meta["fingerprint"])
+    stats = store.stats()
+    docs = store.all_documents().values()
+    per_root = {r: sum(1 for d in docs if d.root == r and d.ok) for r in stats.roots}
+    skipped = [d for d in docs if not d.ok]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "folders": [{"path": r, "documents": n} for r, n in per_root.items()],
+                    "documents": stats.documents,
+                    "chunks": stats.chunks,
+                    "skipped": [{"path": d.path, "reason": d.reason} for d in skipped],
+                    "bytes": stats.bytes_on_disk,
+                    "embedder": stats.embedder,
+                    "index": str(paths.index),
+                },
+                indent=1,
+            )
+        )
+        return 0
+    print(f"Index: {paths.index} ({stats.bytes_on_disk / 1e6:.1f} MB, embedder {stats.embedder})")
+    for root, n in per_root.items():
+        print(f"  {root}: {n} documents")
+    print(f"{stats.documents} documents, {stats.chunks} chunks, {len(skipped)} skipped")
+    for d in skipped:
+        print(f"  skipped {d.path}: {d.reason}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, paths: Any) -> int:
+    from indexer.engine import Engine
+
+    engine = Engine(paths, _options(args, use_reranker=False))
+    removed = engine.store.remove_root(Path(args.folder).expanduser().resolve())
+    engine.store.optimize()
+    print(f"Removed {len(removed)} documents.")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "models": cmd_models, "status": cmd_status, "remove": cmd_remove}
+
+if __name__ == "__main__":
+    sys.exit(main())
