@@ -1,0 +1,86 @@
+"""The command line as a person uses it: real processes, real models, real store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import GOLDEN, ROOT
+
+
+def quarry(basedir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "--basedir", str(basedir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_index_search_status(basedir: Path):
+    indexed = quarry(basedir, "index", str(GOLDEN))
+    assert indexed.returncode == 0, indexed.stderr
+    assert "4 added, 0 updated, 0 unchanged, 0 removed, 0 skipped" in indexed.stderr
+
+    found = quarry(basedir, "search", "how long should the dough bulk ferment", "--json", "-k", "3")
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert result["query"] == "how long should the dough bulk ferment"
+    assert result["method"] == "vector + rerank"
+    hit = result["hits"][0]
+    assert set(hit) >= {"rank", "score", "path", "page", "snippet", "first_stage_rank", "first_stage_score"}
+    assert Path(hit["path"]).is_absolute() and hit["path"].endswith("sourdough.txt")
+    assert hit["page"] is None and hit["rank"] == 1 and 0 <= hit["score"] <= 1
+    assert "rerank" in result["timings_ms"]
+
+    plain = quarry(basedir, "search", "boiler pressure", "--no-rerank")
+    assert plain.returncode == 0
+    assert "boiler-maintenance.md" in plain.stdout.splitlines()[0]
+
+    status = json.loads(quarry(basedir, "status", "--json").stdout)
+    assert status["documents"] == 4 and status["chunks"] >= 4
+    assert status["folders"] == [{"path": str(GOLDEN), "documents": 4}]
+
+    again = quarry(basedir, "index")
+    assert "0 added, 0 updated, 4 unchanged" in again.stderr
+
+
+def test_models_lists_files_and_device(basedir: Path):
+    listed = quarry(basedir, "models", "--json")
+    data = json.loads(listed.stdout)
+    kinds = {Path(m["path"]).name: m["kind"] for m in data["models"]}
+    assert kinds["all-MiniLM-L6-v2-q8_0.gguf"] == "embedder"
+    assert kinds["quarry-test-reranker-minilm-l6-q8_0.gguf"] == "reranker"
+    assert data["device"].startswith(("CPU", "CUDA", "Metal", "Vulkan"))
+
+
+def test_errors_are_one_clear_line(basedir: Path, tmp_path: Path):
+    missing = quarry(basedir, "index", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1].startswith("quarry: ")
+    assert "Traceback" not in missing.stderr
+
+    no_models = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--basedir", str(basedir), "search", "x"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "QUARRY_MODEL_DIRS": str(tmp_path)},
+    )
+    assert no_models.returncode == 1
+    assert "no embedder model found" in no_models.stderr and "Traceback" not in no_models.stderr
+
+
+def test_smoke_test(basedir: Path):
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--basedir", str(basedir), "--smoke-test"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "smoke test ok: quarry-guide.md" in run.stdout
