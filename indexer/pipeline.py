@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -140,7 +140,11 @@ class Indexer:
             for done, (source, old) in enumerate(plan.to_index):
                 cancel.raise_if_cancelled()
                 progress(Progress("indexing", done, total, str(source.path)))
-                record, chunks, vectors = self._index_one(source, cancel, timer, report)
+
+                def step(detail: str, done: int = done, path: Path = source.path) -> None:
+                    progress(Progress("indexing", done, total, f"{path}{detail}"))
+
+                record, chunks, vectors = self._index_one(source, cancel, timer, report, step)
                 pending.records.append(record)
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
@@ -157,7 +161,12 @@ class Indexer:
             self._flush(pending, timer)
 
     def _index_one(
-        self, source: SourceFile, cancel: CancelToken, timer: dict[str, float], report: IndexReport
+        self,
+        source: SourceFile,
+        cancel: CancelToken,
+        timer: dict[str, float],
+        report: IndexReport,
+        step: Callable[[str], None],
     ) -> tuple[DocumentRecord, list[Chunk], np.ndarray]:
         path = source.path
         base = DocumentRecord(
@@ -200,6 +209,8 @@ class Indexer:
             cancel.raise_if_cancelled()
             texts = [c.indexed_text for c in chunks[start : start + EMBED_BATCH_CHUNKS]]
             parts.append(self.embedder.embed_documents(texts, cancel))
+            if len(chunks) > EMBED_BATCH_CHUNKS:
+                step(f" — {min(start + EMBED_BATCH_CHUNKS, len(chunks))} of {len(chunks)} passages")
         timer["embed"] += time.perf_counter() - t2
         report.chunks_embedded += len(chunks)
         record = replace(

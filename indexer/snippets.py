@@ -9,7 +9,8 @@ from indexer.constants import SNIPPET_CHARS
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have how i in is it its of on or that the this to was what when "
-    "where which who why with do does did not no can".split()
+    "where which who why with do does did not no can we you they he she my our your their me us about into "
+    "should would could will shall may might".split()
 )
 
 
