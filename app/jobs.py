@@ -1,0 +1,48 @@
+"""Background work for the GUI: named single-thread lanes.
+
+Each lane runs one job at a time in order (indexing never races indexing; searches queue
+behind each other and the newest cancels the rest). Results come back to the GUI thread
+through Qt signals on QObjects that live there; a signal emitted from a worker thread is
+delivered by a queued connection. Nothing here ever terminates a thread: cancel is
+cooperative, through the CancelToken each indexer call takes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Lane:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"quarry-{name}")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future = self._executor.submit(fn, *args)
+        future.add_done_callback(self._log_failure)
+        return future
+
+    def _log_failure(self, future: Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            log.error("job on lane %s failed", self.name, exc_info=future.exception())
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Lanes:
+    """The app's lanes: models (loading), index (writes), search (reads and reranking)."""
+
+    def __init__(self) -> None:
+        self.models = Lane("models")
+        self.index = Lane("index")
+        self.search = Lane("search")
+
+    def shutdown(self) -> None:
+        for lane in (self.search, self.index, self.models):
+            lane.shutdown()

@@ -1,0 +1,191 @@
+"""Qt services around the indexer: each wraps indexer calls into lane jobs and reports
+through signals. The GUI thread never calls llama.cpp, LanceDB or pypdf; these do, on lanes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.jobs import Lanes
+from indexer.cancel import CancelToken
+from indexer.engine import Engine, EngineOptions
+from indexer.errors import Cancelled, QuarryError
+from indexer.paths import AppPaths
+from indexer.search import SearchOptions
+from indexer.types import IndexReport, Progress
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL_S = 0.1
+"""Progress reaches the GUI at most ten times a second."""
+
+
+class EngineService(QObject):
+    """Loads (and reloads) the models and the store on the models lane."""
+
+    ready = Signal(object)  # Engine
+    failed = Signal(str)
+
+    def __init__(self, paths: AppPaths, lanes: Lanes) -> None:
+        super().__init__()
+        self.paths = paths
+        self.lanes = lanes
+        self.engine: Engine | None = None
+
+    def load(self, options: EngineOptions) -> None:
+        self.lanes.models.submit(self._load, options)
+
+    def _load(self, options: EngineOptions) -> None:
+        try:
+            engine = Engine(self.paths, options)
+        except QuarryError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            log.exception("loading models failed")
+            self.failed.emit(f"loading models failed: {exc}")
+            return
+        old, self.engine = self.engine, engine
+        if old is not None:
+            old.close()
+        self.ready.emit(engine)
+
+
+class IndexService(QObject):
+    started = Signal(list)  # paths
+    progress = Signal(object)  # Progress
+    finished = Signal(object)  # IndexReport
+    failed = Signal(str)
+    stats = Signal(dict)  # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped"}
+
+    def __init__(self, engines: EngineService, lanes: Lanes) -> None:
+        super().__init__()
+        self.engines = engines
+        self.lanes = lanes
+        self._cancel = CancelToken()
+        self.running = False
+
+    def run(self, paths: list[Path]) -> None:
+        engine = self.engines.engine
+        if engine is None:
+            self.failed.emit("the models are still loading; try again in a moment")
+            return
+        self._cancel = CancelToken()
+        self.running = True
+        self.started.emit(paths)
+        self.lanes.index.submit(self._run, engine, paths, self._cancel)
+
+    def cancel(self) -> None:
+        self._cancel.cancel()
+
+    def _run(self, engine: Engine, paths: list[Path], cancel: CancelToken) -> None:
+        last: list[object] = [0.0, ""]
+
+        def on_progress(p: Progress) -> None:
+            now = time.monotonic()
+            same_stage = p.stage == last[1]
+            if same_stage and p.done < p.total and now - float(last[0]) < PROGRESS_INTERVAL_S:  # type: ignore[arg-type]
+                return
+            last[0], last[1] = now, p.stage
+            self.progress.emit(p)
+
+        try:
+            report: IndexReport = engine.indexer.run(paths, cancel, on_progress)
+        except QuarryError as exc:
+            self.running = False
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            log.exception("indexing failed")
+            self.running = False
+            self.failed.emit(f"indexing failed: {exc}")
+            return
+        self.running = False
+        self.finished.emit(report)
+
+    def refresh(self) -> None:
+        """Read folder and index counts and emit ``stats``. Reads run on the search lane, so
+        they answer (from the last consistent state) while the index lane writes."""
+        engine = self.engines.engine
+        if engine is not None:
+            self.lanes.search.submit(self._stats, engine)
+
+    def _stats(self, engine: Engine) -> None:
+        docs = engine.store.all_documents().values()
+        folders = {
+            root: (
+                sum(1 for d in docs if d.root == root and d.ok),
+                sum(d.chunks for d in docs if d.root == root and d.ok),
+            )
+            for root in engine.store.roots
+        }
+        self.stats.emit(
+            {
+                "folders": folders,
+                "documents": sum(1 for d in docs if d.ok),
+                "chunks": sum(d.chunks for d in docs if d.ok),
+                "skipped": sum(1 for d in docs if not d.ok),
+            }
+        )
+
+    def remove_folder(self, folder: Path) -> None:
+        engine = self.engines.engine
+        if engine is None:
+            return
+
+        def work() -> None:
+            engine.store.remove_root(folder)
+            engine.store.optimize()
+            self.finished.emit(IndexReport(removed=[folder]))
+
+        self.lanes.index.submit(work)
+
+
+class SearchService(QObject):
+    """Two phases per query: first-stage results at once, then the reranked order."""
+
+    first_stage = Signal(int, object)  # generation, SearchResult
+    reranked = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, engines: EngineService, lanes: Lanes) -> None:
+        super().__init__()
+        self.engines = engines
+        self.lanes = lanes
+        self.generation = 0
+        self._cancel = CancelToken()
+        self.options = SearchOptions(deadline_s=2.0)
+
+    def search(self, query: str) -> int:
+        """Start a search; returns its generation. Any search in flight is cancelled."""
+        self._cancel.cancel()
+        self._cancel = CancelToken()
+        self.generation += 1
+        self.lanes.search.submit(self._run, self.generation, query, self._cancel, self.options)
+        return self.generation
+
+    def _run(self, generation: int, query: str, cancel: CancelToken, options: SearchOptions) -> None:
+        engine = self.engines.engine
+        if cancel.cancelled:
+            return
+        if engine is None:
+            self.failed.emit(generation, "the models are still loading")
+            return
+        try:
+            first = engine.searcher.search(query, replace(options, rerank=False), cancel)
+            if cancel.cancelled:
+                return
+            self.first_stage.emit(generation, first)
+            if options.rerank and first.hits:
+                final = engine.searcher.search(query, options, cancel)
+                if not cancel.cancelled:
+                    self.reranked.emit(generation, final)
+        except Cancelled:
+            return
+        except Exception as exc:
+            log.exception("search failed")
+            self.failed.emit(generation, f"search failed: {exc}")

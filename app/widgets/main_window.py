@@ -1,0 +1,450 @@
+"""The main window: search field, results, details, folders, progress and status."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.opener import detect_viewer, launch, open_command
+from app.qtmodels import HitRole, HitsModel
+from app.services import EngineService, IndexService, SearchService
+from app.widgets.results_view import ResultsView, highlight
+from indexer.engine import Engine
+from indexer.types import Hit, IndexReport, Progress, SearchResult
+
+log = logging.getLogger(__name__)
+
+SEARCH_DEBOUNCE_MS = 250
+PROGRESS_DELAY_MS = 600
+"""Work shorter than this never shows a progress bar, so nothing flickers."""
+STATS_REFRESH_MS = 2000
+"""While indexing, folder and document counts refresh this often."""
+
+
+class MainWindow(QMainWindow):
+    opened = Signal(list)  # the command (or ['default', path]) used to open a result
+
+    def __init__(
+        self,
+        engines: EngineService,
+        indexing: IndexService,
+        searching: SearchService,
+        settings: QSettings,
+        opener: Callable[[list[str]], None] = launch,
+    ) -> None:
+        super().__init__()
+        self.engines, self.indexing, self.searching, self.settings = engines, indexing, searching, settings
+        self.opener = opener
+        self.viewer = detect_viewer()
+        self.custom_open = ""
+        self.generation = 0
+        self.reranked = False
+        self.folder_stats: dict[str, tuple[int, int]] = {}
+        self.setWindowTitle("Quarry")
+        self.setAcceptDrops(True)
+        self._build()
+        self._connect()
+        self._restore()
+
+    # -- construction -------------------------------------------------------------
+    def _build(self) -> None:
+        self.search_field = QLineEdit()
+        self.search_field.setPlaceholderText("Search your documents…")
+        self.search_field.setClearButtonEnabled(True)
+        self.add_button = QPushButton("Add folder…")
+        top = QHBoxLayout()
+        top.addWidget(self.search_field, 1)
+        top.addWidget(self.add_button)
+
+        self.folders = QListWidget()
+        self.reindex_button = QPushButton("Re-index")
+        self.remove_button = QPushButton("Remove")
+        folder_buttons = QHBoxLayout()
+        folder_buttons.addWidget(self.reindex_button)
+        folder_buttons.addWidget(self.remove_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel("<b>Folders</b>"))
+        left_layout.addWidget(self.folders, 1)
+        left_layout.addLayout(folder_buttons)
+
+        self.model = HitsModel()
+        self.results = ResultsView()
+        self.results.setModel(self.model)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        results_page = QWidget()
+        results_layout = QVBoxLayout(results_page)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.notice)
+        results_layout.addWidget(self.results, 1)
+        self.empty = QLabel()
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(results_page)
+
+        self.details = QTextBrowser()
+        self.details.setOpenLinks(False)
+        self.details.setPlaceholderText("Select a result to read its passage here; double-click to open the file.")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 2)
+        self.splitter.setSizes([220, 620, 400])
+
+        self.progress_bar = QProgressBar()
+        self.progress_label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_row = QWidget()
+        row = QHBoxLayout(self.progress_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.progress_label, 2)
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.cancel_button)
+        self.progress_row.setVisible(False)
+        self.progress_timer = QTimer(self, singleShot=True, interval=PROGRESS_DELAY_MS)
+        self.stats_timer = QTimer(self, interval=STATS_REFRESH_MS)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.progress_row)
+        self.setCentralWidget(central)
+
+        self.index_label = QLabel("Loading models…")
+        self.model_label = QLabel()
+        self.device_label = QLabel()
+        self.statusBar().addWidget(self.index_label, 1)
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+        self.debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
+        for keys in (QKeySequence.StandardKey.Find, QKeySequence("Ctrl+L")):
+            action = QAction(self, shortcut=keys)
+            action.triggered.connect(self.focus_search)
+            self.addAction(action)
+        self._show_empty("Loading models…")
+        self.search_field.setFocus()
+
+    def _connect(self) -> None:
+        self.search_field.textChanged.connect(lambda _: self.debounce.start())
+        self.search_field.returnPressed.connect(self.search_now)
+        self.debounce.timeout.connect(self.search_now)
+        self.add_button.clicked.connect(self.choose_folder)
+        self.reindex_button.clicked.connect(self.reindex_selected)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.cancel_button.clicked.connect(self.indexing.cancel)
+        self.progress_timer.timeout.connect(lambda: self.progress_row.setVisible(self.indexing.running))
+        self.stats_timer.timeout.connect(self.indexing.refresh)
+        self.results.doubleClicked.connect(self.open_hit)
+        self.results.activated.connect(self.open_hit)
+        self.results.customContextMenuRequested.connect(self._context_menu)
+        self.results.selectionModel().currentChanged.connect(self._show_details)
+        self.engines.ready.connect(self.on_engine_ready)
+        self.engines.failed.connect(self.on_engine_failed)
+        self.indexing.started.connect(self.on_index_started)
+        self.indexing.progress.connect(self.on_index_progress)
+        self.indexing.finished.connect(self.on_index_finished)
+        self.indexing.failed.connect(self.on_index_failed)
+        self.indexing.stats.connect(self.on_stats)
+        self.searching.first_stage.connect(self.on_first_stage)
+        self.searching.reranked.connect(self.on_reranked)
+        self.searching.failed.connect(self.on_search_failed)
+
+    # -- window state ---------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1240, 760)
+        splitter = self.settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.sync()
+        self.indexing.cancel()
+        super().closeEvent(event)
+
+    # -- searching --------------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search_field.setFocus()
+        self.search_field.selectAll()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.search_field.clear()
+            self.search_field.setFocus()
+        elif event.key() == Qt.Key.Key_Down and self.search_field.hasFocus() and self.model.rowCount():
+            self.results.setFocus()
+            self.results.setCurrentIndex(self.model.index(0))
+        else:
+            super().keyPressEvent(event)
+
+    def search_now(self) -> None:
+        self.debounce.stop()
+        query = self.search_field.text().strip()
+        if not query:
+            self.generation = self.searching.search("")  # cancels anything in flight
+            self.model.set_result(None, False)
+            self.notice.setVisible(False)
+            self._update_empty_state()
+            return
+        if self.engines.engine is None:
+            return  # searched again once the models are ready
+        self.results.query = query
+        self.generation = self.searching.search(query)
+
+    def on_first_stage(self, generation: int, result: SearchResult) -> None:
+        if generation != self.generation:
+            return
+        self.reranked = False
+        self._show_result(result, reranked=False)
+        reranking = self.searching.options.rerank and result.hits and self.engines.engine.reranker is not None
+        self._set_notice("Reranking…" if reranking else self._rerank_problem())
+
+    def on_reranked(self, generation: int, result: SearchResult) -> None:
+        if generation != self.generation:
+            return
+        self.reranked = True
+        self._show_result(result, reranked=True)
+        self._set_notice(result.notice)
+
+    def on_search_failed(self, generation: int, message: str) -> None:
+        if generation == self.generation:
+            self._set_notice(message)
+
+    def _rerank_problem(self) -> str:
+        engine = self.engines.engine
+        return engine.reranker_problem if engine and engine.reranker is None else ""
+
+    def _show_result(self, result: SearchResult, reranked: bool) -> None:
+        current = self.results.currentIndex().row()
+        self.model.set_result(result, reranked)
+        if not result.hits:
+            self._show_empty(f"No results for “{html.escape(result.query)}”.")
+            return
+        self.pages.setCurrentIndex(1)
+        if current >= 0:
+            self.results.setCurrentIndex(self.model.index(min(current, len(result.hits) - 1)))
+
+    def _set_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    def _show_empty(self, message: str) -> None:
+        self.empty.setText(f"<p style='font-size:16pt'>{message}</p>")
+        self.pages.setCurrentIndex(0)
+
+    def _update_empty_state(self) -> None:
+        if self.engines.engine is None:
+            return
+        if self.indexing.running:
+            documents = sum(d for d, _ in self.folder_stats.values())
+            self._show_empty(
+                f"Indexing… {documents} documents so far<br><span style='font-size:11pt'>"
+                "Type to search what is already indexed.</span>"
+            )
+        elif not self.folder_stats:
+            self._show_empty(
+                "Drag a folder here to search it<br><span style='font-size:11pt'>"
+                "PDF, Word, text, Markdown and HTML files are read on this computer; nothing leaves it.</span>"
+            )
+        else:
+            documents = sum(d for d, _ in self.folder_stats.values())
+            self._show_empty(f"Type to search {documents} documents")
+
+    # -- details and opening ---------------------------------------------------------------
+    def current_hit(self) -> Hit | None:
+        index = self.results.currentIndex()
+        return index.data(HitRole) if index.isValid() else None
+
+    def _show_details(self, index: QModelIndex, _previous: QModelIndex | None = None) -> None:
+        hit: Hit | None = index.data(HitRole) if index.isValid() else None
+        if hit is None:
+            self.details.clear()
+            return
+        page = f", page {hit.page}" if hit.page else ""
+        self.details.setHtml(
+            f"<h3>{html.escape(Path(hit.path).name)}{page}</h3>"
+            f"<p style='color:gray'>{html.escape(hit.path)}</p>"
+            f"<p>{highlight(hit.text, self.results.query)}</p>"
+            f"<p style='color:gray'>Score {hit.score:.3f} · first stage #{hit.first_stage_rank} "
+            f"({hit.first_stage_score:.3f})</p>"
+        )
+
+    def command_for(self, hit: Hit) -> list[str] | None:
+        return open_command(hit.path, hit.page, self.viewer, self.custom_open)
+
+    def open_hit(self, index: QModelIndex | None = None) -> None:
+        hit = index.data(HitRole) if index is not None and index.isValid() else self.current_hit()
+        if hit is None:
+            return
+        if not Path(hit.path).exists():
+            QMessageBox.warning(self, "Quarry", f"{hit.path} is no longer there. Re-index its folder.")
+            return
+        command = self.command_for(hit)
+        if command:
+            self.opener(command)
+            self.opened.emit(command)
+        else:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(hit.path))
+            self.opened.emit(["default", hit.path])
+
+    def _context_menu(self, position) -> None:
+        hit = self.current_hit()
+        if hit is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Open", self.open_hit)
+        menu.addAction(
+            "Open containing folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(hit.path).parent)))
+        )
+        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(hit.path))
+        menu.exec(self.results.viewport().mapToGlobal(position))
+
+    # -- indexing -------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.index_paths(paths)
+
+    def index_paths(self, paths: list[Path]) -> None:
+        if self.indexing.running:
+            QMessageBox.information(self, "Quarry", "Indexing is already running; add more when it is done.")
+            return
+        self.indexing.run(paths)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to Quarry")
+        if folder:
+            self.index_paths([Path(folder)])
+
+    def _selected_folder(self) -> Path | None:
+        item = self.folders.currentItem()
+        return Path(item.data(Qt.ItemDataRole.UserRole)) if item else None
+
+    def reindex_selected(self) -> None:
+        folder = self._selected_folder()
+        if folder:
+            self.index_paths([folder])
+
+    def remove_selected(self) -> None:
+        folder = self._selected_folder()
+        if (
+            folder
+            and QMessageBox.question(self, "Quarry", f"Remove {folder} and its documents from the index?")
+            == QMessageBox.StandardButton.Yes
+        ):
+            self.indexing.remove_folder(folder)
+
+    def on_index_started(self, paths: list[Path]) -> None:
+        self.progress_bar.setRange(0, 0)
+        self.progress_label.setText(f"Scanning {', '.join(p.name for p in paths)}…")
+        self.progress_timer.start()
+        self.stats_timer.start()
+
+    def on_index_progress(self, progress: Progress) -> None:
+        if progress.stage == "indexing" and progress.total:
+            self.progress_bar.setRange(0, progress.total)
+            self.progress_bar.setValue(progress.done)
+            name = Path(progress.current).name if progress.current else ""
+            name = name if len(name) < 70 else name[:67] + "…"
+            self.progress_label.setText(f"Indexing {progress.done} of {progress.total} files  {name}")
+        elif progress.stage == "finishing":
+            self.progress_label.setText("Finishing…")
+
+    def on_index_finished(self, report: IndexReport) -> None:
+        self.progress_timer.stop()
+        self.stats_timer.stop()
+        self.progress_row.setVisible(False)
+        message = "Indexing cancelled: " if report.cancelled else "Indexed: "
+        self.statusBar().showMessage(message + report.summary(), 10_000)
+        if report.skipped:
+            lines = "\n".join(f"{s.path.name}: {s.reason}" for s in report.skipped[:50])
+            self.notice.setToolTip(lines)
+        self.indexing.refresh()
+        if self.search_field.text().strip():
+            self.search_now()
+
+    def on_index_failed(self, message: str) -> None:
+        self.progress_timer.stop()
+        self.stats_timer.stop()
+        self.progress_row.setVisible(False)
+        self.show_error("Indexing failed", message)
+
+    def on_stats(self, stats: dict) -> None:
+        self.folder_stats = stats["folders"]
+        self.folders.clear()
+        for folder, (documents, chunks) in self.folder_stats.items():
+            item = QListWidgetItem(f"{Path(folder).name}\n{documents} documents, {chunks} chunks")
+            item.setData(Qt.ItemDataRole.UserRole, folder)
+            item.setToolTip(folder)
+            self.folders.addItem(item)
+        skipped = f", {stats['skipped']} skipped" if stats["skipped"] else ""
+        self.index_label.setText(f"{stats['documents']} documents, {stats['chunks']} chunks{skipped}")
+        if not self.search_field.text().strip():
+            self._update_empty_state()
+
+    # -- models -----------------------------------------------------------------------------
+    def on_engine_ready(self, engine: Engine) -> None:
+        reranker = engine.reranker.name if engine.reranker else "no reranker"
+        self.model_label.setText(f"{engine.embedder.path.stem} · {reranker}")
+        self.device_label.setText(engine.device_label)
+        if engine.reranker is None:
+            self._set_notice(engine.reranker_problem)
+        self.indexing.refresh()
+        if self.search_field.text().strip():
+            self.search_now()
+
+    def on_engine_failed(self, message: str) -> None:
+        self.index_label.setText("Models missing")
+        self._show_empty(
+            f"Quarry cannot start its models:<br>{html.escape(message)}<br><span style='font-size:11pt'>"
+            "Put a GGUF embedding model in your models folder (or set QUARRY_MODEL_DIRS) and restart.</span>"
+        )
+
+    def show_error(self, title: str, message: str, details: str = "") -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
+        copy.clicked.disconnect()
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details or message))
+        box.open()

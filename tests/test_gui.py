@@ -1,0 +1,201 @@
+"""The real window over real services: real models, real LanceDB in a temp base folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.jobs import Lanes
+from app.opener import open_command
+from app.services import EngineService, IndexService, SearchService
+from app.widgets.main_window import MainWindow
+from indexer.engine import EngineOptions
+from indexer.paths import AppPaths
+from tests.conftest import EMBEDDER, GOLDEN, PDFS
+
+LOAD_TIMEOUT = 60_000
+INDEX_TIMEOUT = 240_000
+
+
+@pytest.fixture
+def app_window(qtbot, tmp_path: Path):
+    paths = AppPaths.from_base(tmp_path / "home").ensure()
+    lanes = Lanes()
+    engines = EngineService(paths, lanes)
+    opened: list[list[str]] = []
+    window = MainWindow(
+        engines,
+        IndexService(engines, lanes),
+        SearchService(engines, lanes),
+        QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat),
+        opener=opened.append,
+    )
+    window.opened_commands = opened
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(engines.ready, timeout=LOAD_TIMEOUT):
+        engines.load(EngineOptions())
+    yield window
+    window.indexing.cancel()
+    lanes.shutdown()
+    if engines.engine:
+        engines.engine.close()
+
+
+def drop(window: MainWindow, folders: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(f)) for f in folders])
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    window.dropEvent(event)
+
+
+def index_golden(qtbot, window: MainWindow, tmp_path: Path) -> Path:
+    folder = shutil.copytree(GOLDEN, tmp_path / "docs")
+    with qtbot.waitSignal(window.indexing.finished, timeout=INDEX_TIMEOUT):
+        drop(window, [folder])
+    qtbot.waitUntil(lambda: window.folders.count() == 1, timeout=10_000)
+    return folder
+
+
+def test_empty_index_invites_a_drop(app_window):
+    app_window.indexing.refresh()
+    app_window.show()
+    assert "Drag a folder here" in app_window.empty.text() or app_window.pages.currentIndex() == 0
+    assert app_window.device_label.text().startswith(("CPU", "CUDA", "Metal", "Vulkan"))
+    assert app_window.search_field.hasFocus() or app_window.search_field.placeholderText()
+
+
+def test_drop_indexes_with_progress_in_order(qtbot, app_window, tmp_path: Path):
+    folder = shutil.copytree(GOLDEN, tmp_path / "docs")
+    stages: list[tuple[str, int]] = []
+    reports = []
+    app_window.indexing.progress.connect(lambda p: stages.append((p.stage, p.done)))
+    app_window.indexing.finished.connect(reports.append)
+    with qtbot.waitSignals(
+        [app_window.indexing.started, app_window.indexing.finished], order="strict", timeout=INDEX_TIMEOUT
+    ):
+        drop(app_window, [folder])
+    report = reports[-1]
+    assert len(report.added) == 4 and not report.cancelled
+    names = [s for s, _ in stages]
+    assert names[0] == "scanning" and names[-1] == "done" and "indexing" in names
+    assert names.index("finishing") > max(i for i, n in enumerate(names) if n == "indexing")
+    done = [d for s, d in stages if s == "indexing"]
+    assert done == sorted(done)
+    qtbot.waitUntil(lambda: app_window.folders.count() == 1, timeout=10_000)
+    assert "4 documents" in app_window.folders.item(0).text()
+    assert app_window.index_label.text().startswith("4 documents")
+
+
+def test_typing_shows_first_stage_then_reranked(qtbot, app_window, tmp_path: Path):
+    index_golden(qtbot, app_window, tmp_path)
+    seen: list[tuple[str, bool, str]] = []
+
+    def record(_generation: int, result) -> None:
+        seen.append((result.method, app_window.model.reranked, Path(result.hits[0].path).name))
+
+    app_window.searching.first_stage.connect(record)
+    app_window.searching.reranked.connect(record)
+    with qtbot.waitSignals(
+        [app_window.searching.first_stage, app_window.searching.reranked], order="strict", timeout=30_000
+    ):
+        qtbot.keyClicks(app_window.search_field, "how long should the dough bulk ferment")
+    query = "how long should the dough bulk ferment"
+    qtbot.waitUntil(lambda: app_window.model.reranked and app_window.model.result.query == query, timeout=30_000)
+    assert seen[0][0] == "vector" and seen[-1][0] == "vector + rerank"
+    assert Path(app_window.model.hits[0].path).name == "sourdough.txt"
+    assert app_window.pages.currentIndex() == 1
+    assert not app_window.notice.isVisible()
+    # Esc clears the query; Ctrl+F brings focus back to the field.
+    qtbot.keyClick(app_window, Qt.Key.Key_Escape)
+    assert app_window.search_field.text() == ""
+
+
+def test_cancel_stops_indexing_and_leaves_a_consistent_index(qtbot, app_window, tmp_path: Path):
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    for name in (
+        "Alice-In-Wonderland.pdf",
+        "The-Man-Without-A-Body.pdf",
+        "Closed-Syllables.pdf",
+        "CC_License_Agreement_of_siMPle.pdf",
+    ):
+        shutil.copy(PDFS / name, folder / name)
+
+    def cancel_when_indexing(progress) -> None:
+        if progress.stage == "indexing" and progress.done >= 1:
+            app_window.indexing.cancel()
+
+    app_window.indexing.progress.connect(cancel_when_indexing)
+    with qtbot.waitSignal(app_window.indexing.finished, timeout=INDEX_TIMEOUT) as blocker:
+        app_window.index_paths([folder])
+    report = blocker.args[0]
+    assert report.cancelled
+    store = app_window.engines.engine.store
+    docs = [d for d in store.all_documents().values() if d.ok]
+    assert 1 <= len(docs) < 4
+    for doc in docs:
+        assert store.chunks.count_rows(f"doc_id = '{doc.doc_id}'") == doc.chunks
+    assert store.chunks.count_rows() == sum(d.chunks for d in docs)
+    app_window.indexing.progress.disconnect(cancel_when_indexing)
+    with qtbot.waitSignal(app_window.indexing.finished, timeout=INDEX_TIMEOUT) as blocker:
+        app_window.index_paths([folder])
+    assert not blocker.args[0].cancelled
+    assert len(store.all_documents()) == 4
+
+
+def test_unusable_reranker_still_shows_results_with_a_notice(qtbot, app_window, tmp_path: Path):
+    index_golden(qtbot, app_window, tmp_path)
+    with qtbot.waitSignal(app_window.engines.ready, timeout=LOAD_TIMEOUT):
+        app_window.engines.load(EngineOptions(reranker=str(EMBEDDER)))
+    assert app_window.engines.engine.reranker is None
+    with qtbot.waitSignal(app_window.searching.first_stage, timeout=30_000):
+        app_window.search_field.setText("boiler pressure")
+        app_window.search_now()
+    qtbot.waitUntil(lambda: app_window.model.rowCount() > 0, timeout=5_000)
+    assert Path(app_window.model.hits[0].path).name == "boiler-maintenance.md"
+    assert app_window.notice.isVisible()
+    assert "no classification head" in app_window.notice.text()
+
+
+def test_open_uses_the_configured_viewer_at_the_page(qtbot, app_window, tmp_path: Path):
+    folder = tmp_path / "pdf"
+    folder.mkdir()
+    shutil.copy(PDFS / "The-Man-Without-A-Body.pdf", folder / "man.pdf")
+    with qtbot.waitSignal(app_window.indexing.finished, timeout=INDEX_TIMEOUT):
+        app_window.index_paths([folder])
+    with qtbot.waitSignal(app_window.searching.reranked, timeout=30_000):
+        app_window.search_field.setText("sending a man by telegraph")
+        app_window.search_now()
+    hit = app_window.model.hits[0]
+    assert hit.page is not None
+    app_window.viewer = "okular"
+    app_window.results.setCurrentIndex(app_window.model.index(0))
+    app_window.open_hit()
+    assert app_window.opened_commands == [["okular", "-p", str(hit.page), hit.path]]
+
+
+@pytest.mark.parametrize(
+    ("viewer", "expected"),
+    [
+        ("evince", ["evince", "--page-label=7", "/d/a b.pdf"]),
+        ("okular", ["okular", "-p", "7", "/d/a b.pdf"]),
+        ("zathura", ["zathura", "-P", "7", "/d/a b.pdf"]),
+        ("sumatrapdf", ["SumatraPDF.exe", "-page", "7", "/d/a b.pdf"]),
+    ],
+)
+def test_open_commands(viewer, expected):
+    assert open_command("/d/a b.pdf", 7, viewer) == expected
+    assert open_command("/d/notes.txt", None, viewer) is None
+    assert open_command("/d/a b.pdf", 7, None, custom="myviewer --goto {page} {path}") == [
+        "myviewer",
+        "--goto",
+        "7",
+        "/d/a b.pdf",
+    ]
