@@ -23,7 +23,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
-	CMAKE_ARGS="$(CMAKE_ARGS_$(LLAMA_FLAVOUR))" $(PY) -m pip install $(if $(GPU),--force-reinstall --no-deps --no-binary llama-cpp-python) "llama-cpp-python==0.3.36"
+	CMAKE_ARGS="$(CMAKE_ARGS_$(LLAMA_FLAVOUR))" $(PY) -m pip install $(if $(GPU),--force-reinstall --no-deps --no-cache-dir) "llama-cpp-python==0.3.36"
 	$(PY) -m pip install --quiet -e ".[test]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
