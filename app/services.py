@@ -16,7 +16,7 @@ from indexer.engine import Engine, EngineOptions
 from indexer.errors import Cancelled, QuarryError
 from indexer.paths import AppPaths
 from indexer.search import SearchOptions
-from indexer.types import IndexReport, Progress
+from indexer.types import Hit, IndexReport, Progress
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,7 @@ class SearchService(QObject):
     first_stage = Signal(int, object)  # generation, SearchResult
     reranked = Signal(int, object)
     failed = Signal(int, str)
+    details_ready = Signal(object, list)  # Hit, [StoredChunk] of the passage and its neighbours
 
     def __init__(self, engines: EngineService, lanes: Lanes) -> None:
         super().__init__()
@@ -167,6 +168,17 @@ class SearchService(QObject):
         self.generation += 1
         self.lanes.search.submit(self._run, self.generation, query, self._cancel, self.options)
         return self.generation
+
+    def details(self, hit: Hit) -> None:
+        """Fetch the passages around a hit for the details pane."""
+        engine = self.engines.engine
+        if engine is not None:
+            self.lanes.search.submit(self._details, engine, hit)
+
+    def _details(self, engine: Engine, hit: Hit) -> None:
+        ordinal = int(hit.chunk_id.rsplit("-", 1)[-1])
+        chunks = engine.store.chunks_of(hit.doc_id, range(max(0, ordinal - 1), ordinal + 2))
+        self.details_ready.emit(hit, chunks)
 
     def _run(self, generation: int, query: str, cancel: CancelToken, options: SearchOptions) -> None:
         engine = self.engines.engine

@@ -51,8 +51,11 @@ class Embedder:
         step = self.model.n_seq_max
         with self.model.lock:
             tokenized = [self._tokens(t) for t in texts]
-            for start in range(0, len(texts), step):
-                cancel.raise_if_cancelled()
+        for start in range(0, len(texts), step):
+            cancel.raise_if_cancelled()
+            # The lock is taken per decode, so a query embedding slips in between the
+            # batches of a long indexing run instead of waiting for all of them.
+            with self.model.lock:
                 out[start : start + step] = self.model.decode(tokenized[start : start + step])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)

@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         self.searching.first_stage.connect(self.on_first_stage)
         self.searching.reranked.connect(self.on_reranked)
         self.searching.failed.connect(self.on_search_failed)
+        self.searching.details_ready.connect(self.on_details)
 
     # -- window state ---------------------------------------------------------------
     def _restore(self) -> None:
@@ -297,11 +298,28 @@ class MainWindow(QMainWindow):
         if hit is None:
             self.details.clear()
             return
+        self._render_details(hit, [])
+        self.searching.details(hit)
+
+    def on_details(self, hit: Hit, chunks: list) -> None:
+        if hit == self.current_hit():
+            self._render_details(hit, chunks)
+
+    def _render_details(self, hit: Hit, chunks: list) -> None:
+        """The passage with the query's words in bold, between its neighbours in grey."""
         page = f", page {hit.page}" if hit.page else ""
+        parts = []
+        for chunk in chunks or []:
+            if chunk.chunk_id == hit.chunk_id:
+                continue
+            where = "before" if chunk.ordinal < int(hit.chunk_id.rsplit("-", 1)[-1]) else "after"
+            parts.append((where, f"<p style='color:gray'>{html.escape(chunk.text)}</p>"))
+        body = "".join(p for w, p in parts if w == "before")
+        body += f"<p>{highlight(hit.text, self.results.query)}</p>"
+        body += "".join(p for w, p in parts if w == "after")
         self.details.setHtml(
             f"<h3>{html.escape(Path(hit.path).name)}{page}</h3>"
-            f"<p style='color:gray'>{html.escape(hit.path)}</p>"
-            f"<p>{highlight(hit.text, self.results.query)}</p>"
+            f"<p style='color:gray'>{html.escape(hit.path)}</p>{body}"
             f"<p style='color:gray'>Score {hit.score:.3f} · first stage #{hit.first_stage_rank} "
             f"({hit.first_stage_score:.3f})</p>"
         )
