@@ -1,4 +1,5 @@
-"""Searcher.search: first-stage retrieval, then the cross-encoder re-scores the candidates."""
+"""Searcher.search: a hybrid first stage (BM25 + vectors, fused by RRF), then the
+cross-encoder re-scores the candidates."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from indexer.cancel import NEVER, CancelToken
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled
+from indexer.fusion import blend, rrf
 from indexer.rerank import Reranker
 from indexer.snippets import make_snippet
 from indexer.store import Store, StoredChunk
@@ -18,14 +22,32 @@ from indexer.types import Hit, SearchResult
 
 log = logging.getLogger(__name__)
 
+MODES = ("hybrid", "vector", "text")
+
 
 @dataclass(frozen=True, slots=True)
 class SearchOptions:
     k: int = DEFAULT_RESULTS
     candidates: int = DEFAULT_CANDIDATES
     rerank: bool = True
+    mode: str = "hybrid"
+    """First stage: 'hybrid' (BM25 + vectors, RRF), 'vector' or 'text' (BM25 only)."""
+    blend: bool = False
+    """Order by a position-aware blend of rerank score and first-stage rank instead of the
+    rerank score alone."""
+    min_score: float = 0.0
+    """Reranked hits scoring below this are dropped (scores are 0..1)."""
     deadline_s: float | None = None
     """Stop reranking after this long; the rest keep first-stage order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    chunk: StoredChunk
+    rank: int
+    """First-stage rank, from 1."""
+    similarity: float
+    """Cosine similarity of query and passage, -1..1, whichever retriever found it."""
 
 
 class Searcher:
@@ -37,24 +59,47 @@ class Searcher:
         self.reranker = reranker
         self.reranker_problem = reranker_problem
 
-    def first_stage(self, query: str, candidates: int) -> tuple[list[StoredChunk], dict[str, float]]:
+    def first_stage(
+        self, query: str, candidates: int, mode: str = "hybrid"
+    ) -> tuple[list[Candidate], dict[str, float]]:
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}")
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
-        found = self.store.vector_search(vector, candidates)
+        timings["embed_query"] = (t1 - t0) * 1000
+        by_vector = self.store.vector_search(vector, candidates) if mode != "text" else []
         t2 = time.perf_counter()
-        return found, {"embed_query": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
+        timings["vector"] = (t2 - t1) * 1000
+        by_text = self.store.text_search(query, candidates) if mode != "vector" else []
+        timings["text"] = (time.perf_counter() - t2) * 1000
+        chunks = {c.chunk_id: c for c in by_text}
+        chunks.update({c.chunk_id: c for c in by_vector})
+        fused = rrf([[c.chunk_id for c in by_vector], [c.chunk_id for c in by_text]])
+        order = sorted(fused, key=lambda key: -fused[key])[:candidates]
+        vector_scores = {c.chunk_id: c.score for c in by_vector}
+        result = []
+        for rank, key in enumerate(order, start=1):
+            chunk = chunks[key]
+            similarity = vector_scores.get(key)
+            if similarity is None and chunk.vector is not None:
+                similarity = float(np.dot(vector, chunk.vector))
+            result.append(Candidate(chunk, rank, similarity if similarity is not None else 0.0))
+        timings["retrieve"] = (time.perf_counter() - t1) * 1000
+        return result, timings
 
     def search(self, query: str, options: SearchOptions = SearchOptions(), cancel: CancelToken = NEVER) -> SearchResult:
         started = time.perf_counter()
         query = query.strip()
         if not query:
             return SearchResult(query, "none", [], {"total": 0.0})
-        found, timings = self.first_stage(query, max(options.candidates, options.k))
+        found, timings = self.first_stage(query, max(options.candidates, options.k), options.mode)
         cancel.raise_if_cancelled()
-        method, notice = "vector", ""
+        method, notice = options.mode, ""
         order = list(range(len(found)))
         scores: list[float | None] = [None] * len(found)
+        reranked = False
         if options.rerank and found:
             if self.reranker is None:
                 notice = self.reranker_problem or "no reranker model: results are in first-stage order"
@@ -62,29 +107,34 @@ class Searcher:
                 t0 = time.perf_counter()
                 deadline = time.monotonic() + options.deadline_s if options.deadline_s else None
                 try:
-                    result = self.reranker.score(query, [f"{c.title}\n{c.text}" for c in found], cancel, deadline)
+                    result = self.reranker.score(
+                        query, [f"{c.chunk.title}\n{c.chunk.text}" for c in found], cancel, deadline
+                    )
                 except Cancelled:
                     raise
                 except Exception as exc:
                     log.exception("reranking failed")
                     notice = f"reranking failed ({exc}); results are in first-stage order"
                 else:
+                    reranked = True
                     scores = [None if math.isnan(s) else s for s in result.scores]
-                    # Scored candidates by rerank score; any the deadline left keep first-stage order after them.
-                    order.sort(key=lambda i: (scores[i] is None, -(scores[i] or 0.0), i))
-                    method = "vector + rerank"
+                    order.sort(key=lambda i: self._final_key(scores[i], found[i].rank, options.blend, i))
+                    method = f"{options.mode} + rerank" + (" (blended)" if options.blend else "")
                     if not result.complete:
                         done = sum(s is not None for s in scores)
                         notice = f"reranking stopped at its deadline after {done} of {len(found)} candidates"
                 timings["rerank"] = (time.perf_counter() - t0) * 1000
         hits = []
-        for rank, i in enumerate(order[: options.k], start=1):
-            chunk = found[i]
+        for i in order:
+            candidate = found[i]
             rerank_score = scores[i]
-            shown = rerank_score if rerank_score is not None else max(0.0, min(1.0, chunk.score))
+            shown = rerank_score if rerank_score is not None else max(0.0, min(1.0, candidate.similarity))
+            if reranked and rerank_score is not None and rerank_score < options.min_score:
+                continue
+            chunk = candidate.chunk
             hits.append(
                 Hit(
-                    rank=rank,
+                    rank=len(hits) + 1,
                     score=shown,
                     path=chunk.path,
                     page=chunk.page,
@@ -93,12 +143,21 @@ class Searcher:
                     title=chunk.title,
                     chunk_id=chunk.chunk_id,
                     doc_id=chunk.doc_id,
-                    first_stage_rank=i + 1,
-                    first_stage_score=chunk.score,
+                    first_stage_rank=candidate.rank,
+                    first_stage_score=candidate.similarity,
                     rerank_score=rerank_score,
                     start=chunk.start,
                     end=chunk.end,
                 )
             )
+            if len(hits) == options.k:
+                break
         timings["total"] = (time.perf_counter() - started) * 1000
         return SearchResult(query=query, method=method, hits=hits, timings_ms=timings, notice=notice)
+
+    @staticmethod
+    def _final_key(score: float | None, rank: int, blended: bool, index: int) -> tuple[bool, float, int]:
+        """Scored candidates first (by rerank score or blend), then the rest in first-stage order."""
+        if score is None:
+            return (True, 0.0, index)
+        return (False, -(blend(score, rank) if blended else score), index)

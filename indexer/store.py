@@ -108,6 +108,7 @@ class StoredChunk:
     text: str
     score: float
     """Similarity for vector search (cosine, -1..1) or BM25 score for full text."""
+    vector: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,36 @@ class Store:
         )
         return [_stored(row, 1.0 - float(row["_distance"])) for row in rows]
 
+    def text_search(self, query: str, limit: int) -> list[StoredChunk]:
+        """BM25 over passage text (LanceDB's native full-text index); vectors included so
+        the caller can put text-only hits on the same similarity scale."""
+        from lancedb.query import MatchQuery
+
+        if not query.strip():
+            return []
+        try:
+            rows = (
+                self.chunks.search(MatchQuery(query, "text"), query_type="fts")
+                .select([*_CHUNK_COLUMNS, "vector", "_score"])
+                .limit(limit)
+                .to_arrow()
+                .to_pylist()
+            )
+        except (ValueError, RuntimeError) as exc:  # no index yet (empty store), or a query it cannot parse
+            log.debug("full-text search unavailable: %s", exc)
+            return []
+        return [_stored(row, float(row["_score"]), np.asarray(row["vector"], dtype=np.float32)) for row in rows]
+
+    def ensure_text_index(self) -> None:
+        """Build the full-text index once; later runs fold new rows in with optimize()."""
+        if self.chunks.count_rows() == 0:
+            return
+        if any(index.index_type == "FTS" for index in self.chunks.list_indices()):
+            return
+        from lancedb.index import FTS
+
+        self.chunks.create_index("text", config=FTS(), replace=True)
+
     def chunks_of(self, doc_id: str, ordinals: Iterable[int]) -> list[StoredChunk]:
         wanted = ",".join(str(int(o)) for o in ordinals)
         if not wanted:
@@ -291,6 +322,7 @@ class Store:
     def optimize(self) -> None:
         """Compact small writes and drop old versions so the folder does not grow without bound."""
         started = time.perf_counter()
+        self.ensure_text_index()
         # Versions older than a minute go; a search that started on one a moment ago still finishes.
         for table in (self.chunks, self.documents):
             table.optimize(cleanup_older_than=timedelta(minutes=1))
@@ -301,7 +333,7 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
-def _stored(row: dict[str, Any], score: float) -> StoredChunk:
+def _stored(row: dict[str, Any], score: float, vector: np.ndarray | None = None) -> StoredChunk:
     return StoredChunk(
         chunk_id=row["chunk_id"],
         doc_id=row["doc_id"],
@@ -313,6 +345,7 @@ def _stored(row: dict[str, Any], score: float) -> StoredChunk:
         title=row["title"] or "",
         text=row["text"],
         score=score,
+        vector=vector,
     )
 
 

@@ -29,7 +29,7 @@ def test_index_search_status(basedir: Path):
     assert found.returncode == 0, found.stderr
     result = json.loads(found.stdout)
     assert result["query"] == "how long should the dough bulk ferment"
-    assert result["method"] == "vector + rerank"
+    assert result["method"] == "hybrid + rerank"
     hit = result["hits"][0]
     assert set(hit) >= {"rank", "score", "path", "page", "snippet", "first_stage_rank", "first_stage_score"}
     assert Path(hit["path"]).is_absolute() and hit["path"].endswith("sourdough.txt")

@@ -35,15 +35,16 @@ def searcher(tmp_path_factory, embedder, reranker):
 def test_golden_query_in_top_3(searcher, query):
     name, pages = GOLDEN_QUERIES[query]
     result = searcher.search(query, SearchOptions(k=3))
-    assert result.method == "vector + rerank"
+    assert result.method == "hybrid + rerank"
     found = [(Path(h.path).name, h.page) for h in result.hits]
     assert any(n == name and (pages is None or p in pages) for n, p in found), found
 
 
 def test_rerank_fixes_a_wrong_first_stage(searcher):
+    # The dense first stage puts a Witney shopping page first; the reranker reads the pair.
     query = "which train do we take to Windermere"
-    plain = searcher.search(query, SearchOptions(k=5, rerank=False))
-    reranked = searcher.search(query, SearchOptions(k=5))
+    plain = searcher.search(query, SearchOptions(k=5, rerank=False, mode="vector"))
+    reranked = searcher.search(query, SearchOptions(k=5, mode="vector"))
     assert Path(plain.hits[0].path).name != "team-offsite.html"
     assert Path(reranked.hits[0].path).name == "team-offsite.html"
     assert reranked.hits[0].first_stage_rank > 1
@@ -60,3 +61,21 @@ def test_hits_carry_every_score(searcher):
         assert hit.snippet
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
     assert {"embed_query", "retrieve", "rerank", "total"} <= set(result.timings_ms)
+
+
+def test_hybrid_finds_exact_identifiers_that_vectors_miss(searcher):
+    """A claim number means nothing to an embedding model; BM25 matches it exactly."""
+    text = searcher.search("LM-88213", SearchOptions(k=3, rerank=False, mode="text"))
+    hybrid = searcher.search("LM-88213", SearchOptions(k=3, rerank=False))
+    assert Path(text.hits[0].path).name == "insurance-claim.md"
+    # Under RRF a text-only hit ties with the vector winner, so it is in the top two.
+    assert "insurance-claim.md" in [Path(h.path).name for h in hybrid.hits[:2]]
+    vector = searcher.search("LM-88213", SearchOptions(k=3, rerank=False, mode="vector"))
+    assert "insurance-claim.md" not in [Path(h.path).name for h in vector.hits]
+
+
+def test_each_first_stage_mode_reports_itself(searcher):
+    for mode in ("hybrid", "vector", "text"):
+        result = searcher.search("Mock Turtle soup", SearchOptions(k=3, rerank=False, mode=mode))
+        assert result.method == mode and result.hits
+        assert all(-1.0 <= h.first_stage_score <= 1.0 for h in result.hits)

@@ -6,12 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app.jobs import Lanes
+from app.main import build_window
 from app.opener import open_command
-from app.services import EngineService, IndexService, SearchService
 from app.widgets.main_window import MainWindow
 from indexer.engine import EngineOptions
 from indexer.paths import AppPaths
@@ -24,16 +23,8 @@ INDEX_TIMEOUT = 240_000
 @pytest.fixture
 def app_window(qtbot, tmp_path: Path):
     paths = AppPaths.from_base(tmp_path / "home").ensure()
-    lanes = Lanes()
-    engines = EngineService(paths, lanes)
     opened: list[list[str]] = []
-    window = MainWindow(
-        engines,
-        IndexService(engines, lanes),
-        SearchService(engines, lanes),
-        QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat),
-        opener=opened.append,
-    )
+    window, lanes, engines = build_window(paths, opener=opened.append)
     window.opened_commands = opened
     qtbot.addWidget(window)
     window.show()
@@ -108,7 +99,7 @@ def test_typing_shows_first_stage_then_reranked(qtbot, app_window, tmp_path: Pat
         qtbot.keyClicks(app_window.search_field, "how long should the dough bulk ferment")
     query = "how long should the dough bulk ferment"
     qtbot.waitUntil(lambda: app_window.model.reranked and app_window.model.result.query == query, timeout=30_000)
-    assert seen[0][0] == "vector" and seen[-1][0] == "vector + rerank"
+    assert seen[0][0] == "hybrid" and seen[-1][0] == "hybrid + rerank"
     assert Path(app_window.model.hits[0].path).name == "sourdough.txt"
     assert app_window.pages.currentIndex() == 1
     assert not app_window.notice.isVisible()

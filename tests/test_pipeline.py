@@ -106,3 +106,15 @@ def test_embedding_model_change_rebuilds(tmp_path: Path, embedder):
         Store(tmp_path / "idx", embedder.dimension, "other-model|1|384|1|c1")
     rebuilt = Store(tmp_path / "idx", embedder.dimension, "other-model|1|384|1|c1", reset_on_mismatch=True)
     assert rebuilt.meta["fingerprint"].startswith("other-model")
+
+
+def test_full_text_index_sees_rows_added_by_later_runs(folder: Path, store, embedder):
+    """LanceDB's trap: rows added after the FTS index was built must still be found."""
+    indexer = Indexer(store, embedder)
+    indexer.run([folder])
+    assert any(i.index_type == "FTS" for i in store.chunks.list_indices())
+    assert not store.text_search("zyxwvut", 5)
+    (folder / "later.md").write_text("# Later\n\nThe zyxwvut protocol was added after the first run.\n")
+    indexer.run([folder])
+    found = store.text_search("zyxwvut", 5)
+    assert [Path(c.path).name for c in found] == ["later.md"]
