@@ -60,6 +60,27 @@ def install_crash_handlers(paths: AppPaths) -> Any:
     return handle
 
 
+def build_window(paths: AppPaths, opener: Any = None) -> tuple[Any, Any, Any]:
+    """The window over its services and lanes, as the app, the tests and benchmarks use it."""
+    from PySide6.QtCore import QSettings
+
+    from app.jobs import Lanes
+    from app.opener import launch
+    from app.services import EngineService, IndexService, SearchService
+    from app.widgets.main_window import MainWindow
+
+    lanes = Lanes()
+    engines = EngineService(paths, lanes)
+    window = MainWindow(
+        engines,
+        IndexService(engines, lanes),
+        SearchService(engines, lanes),
+        QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat),
+        opener=opener or launch,
+    )
+    return window, lanes, engines
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -75,14 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     crashed_before = previous_native_crash(paths)
     crash_file = install_crash_handlers(paths)
 
-    from PySide6.QtCore import QSettings
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from app.jobs import Lanes
-    from app.services import EngineService, IndexService, SearchService
     from app.smoke import resources_dir
-    from app.widgets.main_window import MainWindow
     from indexer.engine import EngineOptions
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -91,14 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     icon = resources_dir() / "icons" / "quarry.png"
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
-    lanes = Lanes()
-    engines = EngineService(paths, lanes)
-    window = MainWindow(
-        engines,
-        IndexService(engines, lanes),
-        SearchService(engines, lanes),
-        QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat),
-    )
+    window, lanes, engines = build_window(paths)
     window.show()
     if crashed_before:
         QMessageBox.warning(

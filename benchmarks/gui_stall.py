@@ -1,0 +1,106 @@
+"""How long does the GUI thread stall? Runs the real window over real services, indexes a
+folder and runs a reranked search, and reports the longest gap between ticks of a 5 ms
+timer on the GUI thread in each phase (goal: under 100 ms)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from benchmarks.common import MODELS, PDFS, machine, table
+
+
+class StallMeter:
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer(interval=5)
+        self.timer.timeout.connect(self._tick)
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.ticks = 0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last)
+        self.last = now
+        self.ticks += 1
+
+    def phase(self) -> None:
+        self.worst, self.ticks, self.last = 0.0, 0, time.perf_counter()
+        self.timer.start()
+
+
+def wait_for(app: object, signal: object, timeout_s: float) -> list[object]:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    got: list[object] = []
+
+    def done(*args: object) -> None:
+        got.extend(args)
+        loop.quit()
+
+    signal.connect(done)  # type: ignore[attr-defined]
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    signal.disconnect(done)  # type: ignore[attr-defined]
+    if not got:
+        raise TimeoutError(f"no signal within {timeout_s} s")
+    return got
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("folder", nargs="?", default=str(PDFS))
+    parser.add_argument("--query", default="which train do we take to Windermere")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QUARRY_MODEL_DIRS", str(MODELS))
+    from PySide6.QtWidgets import QApplication
+
+    from app.main import build_window
+    from indexer.engine import EngineOptions
+    from indexer.paths import AppPaths
+
+    app = QApplication.instance() or QApplication([])
+    meter = StallMeter()
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        window, lanes, engines = build_window(AppPaths.from_base(Path(tmp)).ensure(), opener=lambda _: None)
+        window.show()
+        meter.phase()
+        engines.load(EngineOptions())
+        wait_for(app, engines.ready, 120)
+        results["load models"] = meter.worst
+        meter.phase()
+        window.index_paths([Path(args.folder)])
+        wait_for(app, window.indexing.finished, 1800)
+        results["index folder"] = meter.worst
+        meter.phase()
+        window.search_field.setText(args.query)
+        window.search_now()
+        wait_for(app, window.searching.reranked, 120)
+        results["reranked search"] = meter.worst
+        window.close()
+        lanes.shutdown()
+        engines.engine.close()
+    results_ms = {k: round(v * 1000, 1) for k, v in results.items()}
+    if args.json:
+        print(json.dumps({"longest_stall_ms": results_ms, "machine": machine(), "folder": args.folder}))
+        return 0
+    print(f"Longest GUI-thread stall (5 ms timer), folder {args.folder}\nMachine: {machine()}\n")
+    print(table(["phase", "longest stall ms", "goal"], [[k, f"{v:.1f}", "< 100"] for k, v in results_ms.items()]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Benchmarks are not tests, but each must keep running: a small, quick run of each."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import GOLDEN, ROOT
+
+
+def run(*args: str) -> dict:
+    done = subprocess.run([sys.executable, *args, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_rerank_benchmark_runs():
+    result = run("benchmarks/rerank.py", "--pairs", "4", "--repeats", "1", "--per-decode", "1")
+    assert result["pairs_per_s"]["quarry"] > 0
+
+
+def test_index_benchmark_runs():
+    result = run("benchmarks/index.py", str(GOLDEN))
+    assert result["documents"] == 4 and result["chunks"] >= 4 and result["pages_per_s"] > 0
+
+
+def test_gui_stall_benchmark_runs():
+    result = run("benchmarks/gui_stall.py", str(GOLDEN), "--query", "sourdough")
+    assert set(result["longest_stall_ms"]) == {"load models", "index folder", "reranked search"}
