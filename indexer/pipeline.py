@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import loaders
 from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
 from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled, QuarryError
+from indexer.extract import Extractor
 from indexer.scan import ScanRules, scan
 from indexer.store import DocumentRecord, Store, doc_id_for, upsert_document_rows
 from indexer.types import Chunk, IndexReport, Progress, ProgressCallback, Skipped, SourceFile, no_progress
@@ -136,15 +136,20 @@ class Indexer:
         upsert_document_rows(self.store, plan.touched)
         pending = _Pending()
         total = len(plan.to_index)
+        extractor = Extractor()
         try:
+            if plan.to_index:
+                extractor.submit(plan.to_index[0][0].path)
             for done, (source, old) in enumerate(plan.to_index):
                 cancel.raise_if_cancelled()
                 progress(Progress("indexing", done, total, str(source.path)))
+                if done + 1 < total:  # the child reads the next file while this one embeds
+                    extractor.submit(plan.to_index[done + 1][0].path)
 
                 def step(detail: str, done: int = done, path: Path = source.path) -> None:
                     progress(Progress("indexing", done, total, f"{path}{detail}"))
 
-                record, chunks, vectors = self._index_one(source, cancel, timer, report, step)
+                record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step)
                 pending.records.append(record)
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
@@ -157,12 +162,14 @@ class Indexer:
                     pending = _Pending()
             progress(Progress("indexing", total, total))
         finally:
+            extractor.close()
             # Whatever finished before a cancel is kept: a resumed run picks up the rest.
             self._flush(pending, timer)
 
     def _index_one(
         self,
         source: SourceFile,
+        extractor: Extractor,
         cancel: CancelToken,
         timer: dict[str, float],
         report: IndexReport,
@@ -186,8 +193,10 @@ class Indexer:
         empty = np.zeros((0, self.embedder.dimension), dtype=np.float32)
         t0 = time.perf_counter()
         try:
-            content_hash = file_hash(path)
-            document = loaders.load(path)
+            try:
+                content_hash = file_hash(path)
+            finally:
+                document = extractor.result()  # always collect the answer, keeping the queue in step
         except (QuarryError, OSError) as exc:
             reason = str(exc) if isinstance(exc, QuarryError) else f"cannot be read: {exc.strerror or exc}"
             log.info("skipped %s: %s", path, reason)
