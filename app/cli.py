@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="folders, documents, chunks and index size")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("eval", help="measure ranking quality on a BEIR-format dataset")
+    p.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
+    p.add_argument("--split", default="dev", help="qrels file to judge by (default dev)")
+    p.add_argument("--limit", type=int, help="evaluate a fixed random sample of this many queries")
+    p.add_argument("-n", type=int, default=50, help="candidates reranked per query (default 50)")
+    p.add_argument("--json", action="store_true", help="one JSON object: configuration -> metrics")
+
     p = sub.add_parser("remove", help="forget an indexed folder and its documents")
     p.add_argument("folder")
     return parser
@@ -266,7 +273,61 @@ def cmd_remove(args: argparse.Namespace, paths: Any) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "models": cmd_models, "status": cmd_status, "remove": cmd_remove}
+def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
+    import hashlib
+
+    from indexer.embedding import Embedder
+    from indexer.evaluation import CONFIGURATIONS, evaluate, index_corpus, load_beir
+    from indexer.gguf_info import InfoCache
+    from indexer.hardware import detect, place
+    from indexer.models import find_models, pick
+    from indexer.rerank import Reranker
+    from indexer.search import Searcher
+    from indexer.store import Store
+
+    folder = Path(args.dataset).expanduser().resolve()
+    dataset = load_beir(folder, args.split)
+    placement = place(detect(), args.device)
+    models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
+    embedder = Embedder(pick(models, "embedder", args.embedder), placement)
+    reranker = Reranker(pick(models, "reranker", args.reranker), placement)
+    key = hashlib.sha1(f"{folder}|{embedder.fingerprint}|{len(dataset.corpus)}".encode()).hexdigest()[:12]
+    store_dir = paths.cache / "eval" / f"{folder.name}-{key}"
+    store = Store(store_dir, embedder.dimension, embedder.fingerprint, reset_on_mismatch=True)
+    started = time.perf_counter()
+    if not (store_dir / "complete").exists():
+        print(f"Indexing {len(dataset.corpus)} documents of {folder.name} on {placement.label}…", file=sys.stderr)
+        store.delete_documents(list({r.doc_id for r in store.all_documents().values()}))
+        index_corpus(dataset, store, embedder, progress=_progress_printer())
+        (store_dir / "complete").write_text("ok")
+    index_seconds = time.perf_counter() - started
+    print(f"Evaluating {args.limit or len(dataset.queries)} queries ({args.split})…", file=sys.stderr)
+    result = evaluate(dataset, Searcher(store, embedder, reranker), reranker, args.n, args.limit)
+    if args.json:
+        print(json.dumps(result.metrics))
+        return 0
+    print(
+        f"{folder.name} {args.split}: {result.queries} queries, {len(dataset.corpus)} documents, "
+        f"top {args.n} reranked, {placement.label}; indexing {index_seconds:.0f} s, evaluation {result.seconds:.0f} s"
+    )
+    print(f"{'configuration':<22} {'nDCG@10':>8} {'Recall@100':>11} {'MRR@10':>8} {'ms/query':>9}")
+    for name in (*CONFIGURATIONS, "default"):
+        m = result.metrics.get(name)
+        if m:
+            print(
+                f"{name:<22} {m['ndcg@10']:>8.4f} {m['recall@100']:>11.4f} {m['mrr@10']:>8.4f} {m['latency_ms']:>9.1f}"
+            )
+    return 0
+
+
+COMMANDS = {
+    "index": cmd_index,
+    "search": cmd_search,
+    "models": cmd_models,
+    "status": cmd_status,
+    "remove": cmd_remove,
+    "eval": cmd_eval,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
