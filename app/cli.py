@@ -274,10 +274,8 @@ def cmd_remove(args: argparse.Namespace, paths: Any) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
-    import hashlib
-
     from indexer.embedding import Embedder
-    from indexer.evaluation import CONFIGURATIONS, evaluate, index_corpus, load_beir
+    from indexer.evaluation import CONFIGURATIONS, eval_store_dir, evaluate, index_corpus, load_beir
     from indexer.gguf_info import InfoCache
     from indexer.hardware import detect, place
     from indexer.models import find_models, pick
@@ -291,8 +289,7 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
     models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
     embedder = Embedder(pick(models, "embedder", args.embedder), placement)
     reranker = Reranker(pick(models, "reranker", args.reranker), placement)
-    key = hashlib.sha1(f"{folder}|{embedder.fingerprint}|{len(dataset.corpus)}".encode()).hexdigest()[:12]
-    store_dir = paths.cache / "eval" / f"{folder.name}-{key}"
+    store_dir = eval_store_dir(paths.cache, folder, embedder.fingerprint, len(dataset.corpus))
     store = Store(store_dir, embedder.dimension, embedder.fingerprint, reset_on_mismatch=True)
     started = time.perf_counter()
     if not (store_dir / "complete").exists():

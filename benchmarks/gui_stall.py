@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     os.environ.setdefault("QUARRY_MODEL_DIRS", str(MODELS))
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.main import build_window
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         window, lanes, engines = build_window(AppPaths.from_base(Path(tmp)).ensure(), opener=lambda _: None)
         window.show()
+        settle = QEventLoop()
+        QTimer.singleShot(500, settle.quit)  # the first paint is not a stall caused by our work
+        settle.exec()
         meter.phase()
         engines.load(EngineOptions())
         wait_for(app, engines.ready, 120)

@@ -115,6 +115,12 @@ def index_corpus(
     store.optimize()
 
 
+def eval_store_dir(cache: Path, folder: Path, fingerprint: str, corpus_size: int) -> Path:
+    """Where the eval index of a dataset lives, reused while dataset and embedder are the same."""
+    key = hashlib.sha1(f"{folder}|{fingerprint}|{corpus_size}".encode()).hexdigest()[:12]
+    return cache / "eval" / f"{folder.name}-{key}"
+
+
 @dataclass(slots=True)
 class Evaluation:
     metrics: dict[str, dict[str, float]]

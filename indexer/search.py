@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
-from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS
+from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled
 from indexer.fusion import blend, rrf
@@ -35,7 +35,7 @@ class SearchOptions:
     blend: bool = False
     """Order by a position-aware blend of rerank score and first-stage rank instead of the
     rerank score alone."""
-    min_score: float = 0.0
+    min_score: float = MIN_SCORE
     """Reranked hits scoring below this are dropped (scores are 0..1)."""
     deadline_s: float | None = None
     """Stop reranking after this long; the rest keep first-stage order."""
@@ -152,6 +152,8 @@ class Searcher:
             )
             if len(hits) == options.k:
                 break
+        if reranked and found and not hits and not notice:
+            notice = f"nothing scored above the minimum score ({options.min_score:.2f})"
         timings["total"] = (time.perf_counter() - started) * 1000
         return SearchResult(query=query, method=method, hits=hits, timings_ms=timings, notice=notice)
 

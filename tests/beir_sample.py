@@ -32,5 +32,7 @@ def make_sample(target: Path, queries: int = 8, distractors: int = 150) -> Path:
     (target / "corpus.jsonl").write_text("".join(corpus))
     (target / "qrels" / "dev.tsv").write_text("\n".join([header] + ["\t".join(r) for r in kept]) + "\n")
     with (SCIFACT / "queries.jsonl").open() as handle:
-        (target / "queries.jsonl").write_text("".join(l for l in handle if str(json.loads(l)["_id"]) in chosen))
+        (target / "queries.jsonl").write_text(
+            "".join(line for line in handle if str(json.loads(line)["_id"]) in chosen)
+        )
     return target

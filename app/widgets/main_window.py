@@ -256,7 +256,8 @@ class MainWindow(QMainWindow):
         current = self.results.currentIndex().row()
         self.model.set_result(result, reranked)
         if not result.hits:
-            self._show_empty(f"No results for “{html.escape(result.query)}”.")
+            reason = f"<br><span style='font-size:11pt'>{html.escape(result.notice)}</span>" if result.notice else ""
+            self._show_empty(f"No results for “{html.escape(result.query)}”.{reason}")
             return
         self.pages.setCurrentIndex(1)
         if current >= 0:
