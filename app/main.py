@@ -60,10 +60,22 @@ def install_crash_handlers(paths: AppPaths) -> Any:
     return handle
 
 
+def preload_native_modules() -> None:
+    """Import LanceDB and llama.cpp before the window exists: loading their native
+    libraries holds the GIL (~70 ms for lancedb), which on a worker thread would freeze the
+    event loop. Importing is not calling them; all calls still happen on worker lanes."""
+    import lancedb  # noqa: F401
+
+    from indexer.llm import llama_cpp
+
+    llama_cpp()
+
+
 def build_window(paths: AppPaths, opener: Any = None) -> tuple[Any, Any, Any]:
     """The window over its services and lanes, as the app, the tests and benchmarks use it."""
     from PySide6.QtCore import QSettings
 
+    preload_native_modules()
     from app.jobs import Lanes
     from app.opener import launch
     from app.services import EngineService, IndexService, SearchService
