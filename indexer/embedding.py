@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
-from indexer.gguf_info import validate
+from indexer.gguf_info import GGUFInfo, validate
 from indexer.hardware import Placement, load_model
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,10 @@ CHUNKER_VERSION = "c1-256-32"
 class Embedder:
     """One loaded embedding model. Thread-safe: calls are serialised on the model's lock."""
 
-    def __init__(self, path: Path, placement: Placement, seqs_per_decode: int = 1) -> None:
-        self.info = validate(path, "embedder")
+    def __init__(
+        self, path: Path, placement: Placement, seqs_per_decode: int = 1, info: GGUFInfo | None = None
+    ) -> None:
+        self.info = validate(path, "embedder", info)
         self.path = path
         self.model, self.placement = load_model(path, placement, n_seq_max=seqs_per_decode)
         self.dimension = self.model.n_embd

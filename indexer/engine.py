@@ -9,7 +9,7 @@ from pathlib import Path
 
 from indexer.embedding import Embedder
 from indexer.errors import QuarryError
-from indexer.gguf_info import InfoCache
+from indexer.gguf_info import GGUFInfo, InfoCache
 from indexer.hardware import Hardware, Placement, detect, place
 from indexer.models import LocalModel, find_models, pick
 from indexer.paths import AppPaths
@@ -39,8 +39,10 @@ class Engine:
         self.options = options
         self.hardware: Hardware = detect()
         self.placement: Placement = place(self.hardware, options.device, options.threads)
-        self.models: list[LocalModel] = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
-        self.embedder = Embedder(pick(self.models, "embedder", options.embedder), self.placement)
+        self.info_cache = InfoCache(paths.cache / "gguf-info.json")
+        self.models: list[LocalModel] = find_models(paths.model_dirs(), self.info_cache)
+        embedder_path = pick(self.models, "embedder", options.embedder)
+        self.embedder = Embedder(embedder_path, self.placement, info=self._info(embedder_path))
         self.store = Store(
             paths.index, self.embedder.dimension, self.embedder.fingerprint, reset_on_mismatch=options.reset_on_mismatch
         )
@@ -53,10 +55,17 @@ class Engine:
 
     def _load_reranker(self, wanted: str | None) -> tuple[Reranker | None, str]:
         try:
-            return Reranker(pick(self.models, "reranker", wanted), self.placement), ""
+            path = pick(self.models, "reranker", wanted)
+            return Reranker(path, self.placement, info=self._info(path)), ""
         except QuarryError as exc:
             log.warning("reranker unavailable: %s", exc)
             return None, f"reranker unavailable: {exc}"
+
+    def _info(self, path: Path) -> GGUFInfo | None:
+        try:
+            return self.info_cache.get(path)
+        except (QuarryError, OSError):
+            return None  # validate() reads the file itself and reports why it is unusable
 
     @property
     def device_label(self) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.constants import QUERY_MAX_TOKENS
-from indexer.gguf_info import RERANK_TEMPLATE_KEY, validate
+from indexer.gguf_info import RERANK_TEMPLATE_KEY, GGUFInfo, validate
 from indexer.hardware import Placement, load_model
 from indexer.llm import llama_cpp
 
@@ -41,8 +41,10 @@ class Scores:
 class Reranker:
     """One loaded cross-encoder. ``score`` is thread-safe (serialised on the model lock)."""
 
-    def __init__(self, path: Path, placement: Placement, pairs_per_decode: int | None = None) -> None:
-        self.info = validate(path, "reranker")
+    def __init__(
+        self, path: Path, placement: Placement, pairs_per_decode: int | None = None, info: GGUFInfo | None = None
+    ) -> None:
+        self.info = validate(path, "reranker", info)
         self.path = path
         ll = llama_cpp()
         per_decode = pairs_per_decode or (16 if placement.on_gpu else 1)
