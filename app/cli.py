@@ -236,7 +236,7 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
     store = Store(paths.index, int(meta["dimension"]), meta["fingerprint"])
     stats = store.stats()
     docs = store.all_documents().values()
-    per_root = {r: sum(1 for d in docs if d.root == r and d.ok) for r in stats.roots}
+    per_root = {root: documents for root, (documents, _) in store.folder_counts(docs).items()}
     skipped = [d for d in docs if not d.ok]
     if args.json:
         print(

@@ -115,14 +115,8 @@ class IndexService(QObject):
             self.lanes.search.submit(self._stats, engine)
 
     def _stats(self, engine: Engine) -> None:
-        docs = engine.store.all_documents().values()
-        folders = {
-            root: (
-                sum(1 for d in docs if d.root == root and d.ok),
-                sum(d.chunks for d in docs if d.root == root and d.ok),
-            )
-            for root in engine.store.roots
-        }
+        docs = list(engine.store.all_documents().values())
+        folders = engine.store.folder_counts(docs)
         self.stats.emit(
             {
                 "folders": folders,
@@ -187,13 +181,19 @@ class SearchService(QObject):
         if engine is None:
             self.failed.emit(generation, "the models are still loading")
             return
+        query = query.strip()
+        if not query:
+            return  # an empty query only cancels what was in flight
         try:
-            first = engine.searcher.search(query, replace(options, rerank=False), cancel)
+            started = time.perf_counter()
+            searcher = engine.searcher
+            found, timings = searcher.first_stage(query, max(options.candidates, options.k), options.mode)
+            first = searcher.finish(query, found, timings, replace(options, rerank=False), cancel, started)
             if cancel.cancelled:
                 return
             self.first_stage.emit(generation, first)
             if options.rerank and first.hits:
-                final = engine.searcher.search(query, options, cancel)
+                final = searcher.finish(query, found, timings, options, cancel, started)
                 if not cancel.cancelled:
                     self.reranked.emit(generation, final)
         except Cancelled:

@@ -75,19 +75,3 @@ class Engine:
         self.embedder.close()
         if self.reranker:
             self.reranker.close()
-
-
-def model_paths_summary(models: list[LocalModel]) -> list[dict[str, object]]:
-    rows = []
-    for m in models:
-        rows.append(
-            {
-                "path": str(m.path),
-                "kind": m.kind,
-                "architecture": m.info.architecture if m.info else "",
-                "size": Path(m.path).stat().st_size,
-                "context": m.info.context_length if m.info else 0,
-                "problem": m.problem,
-            }
-        )
-    return rows

@@ -95,6 +95,21 @@ class Searcher:
         if not query:
             return SearchResult(query, "none", [], {"total": 0.0})
         found, timings = self.first_stage(query, max(options.candidates, options.k), options.mode)
+        return self.finish(query, found, timings, options, cancel, started)
+
+    def finish(
+        self,
+        query: str,
+        found: list[Candidate],
+        first_stage_timings: dict[str, float],
+        options: SearchOptions,
+        cancel: CancelToken = NEVER,
+        started: float | None = None,
+    ) -> SearchResult:
+        """Rerank (if asked) and build the hits from a first stage already run, so a caller
+        that shows first-stage results first does not embed and retrieve twice."""
+        started = time.perf_counter() if started is None else started
+        timings = dict(first_stage_timings)
         cancel.raise_if_cancelled()
         method, notice = options.mode, ""
         order = list(range(len(found)))

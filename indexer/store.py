@@ -203,6 +203,14 @@ class Store:
         table = self.documents.to_arrow()
         return {row["path"]: DocumentRecord(**row) for row in table.to_pylist()}
 
+    def folder_counts(self, records: Iterable[DocumentRecord] | None = None) -> dict[str, tuple[int, int]]:
+        """(documents, chunks) indexed under each known folder."""
+        docs = [r for r in (self.all_documents().values() if records is None else records) if r.ok]
+        return {
+            root: (sum(1 for d in docs if d.root == root), sum(d.chunks for d in docs if d.root == root))
+            for root in self.roots
+        }
+
     def stats(self) -> StoreStats:
         docs = self.documents.to_arrow().select(["status"]).column("status").to_pylist()
         size = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
