@@ -32,8 +32,9 @@ def load_pairs(n: int) -> tuple[str, list[str]]:
 def bench_quarry(query: str, docs: list[str], per_decode: int, repeats: int) -> tuple[float, float]:
     from indexer.hardware import detect, place
     from indexer.rerank import Reranker
+    from indexer.score_cache import ScoreCache
 
-    reranker = Reranker(RERANKER, place(detect()), pairs_per_decode=per_decode)
+    reranker = Reranker(RERANKER, place(detect()), pairs_per_decode=per_decode, cache=ScoreCache(0))
     tokens = [len(reranker._pair_tokens(reranker.model.tokenize(query), d)) for d in docs]
     reranker.score(query, docs[:4])  # warm up
     rates = []

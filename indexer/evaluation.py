@@ -21,9 +21,10 @@ import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
+from indexer.constants import TOPIC_GATE
 from indexer.embedding import Embedder
 from indexer.errors import QuarryError
-from indexer.fusion import blend
+from indexer.fusion import blend, topic_gate
 from indexer.rerank import Reranker
 from indexer.search import Searcher
 from indexer.store import DocumentRecord, Store, doc_id_for
@@ -31,8 +32,8 @@ from indexer.types import Page, Progress, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
 
-CONFIGURATIONS = ("bm25", "dense", "hybrid", "hybrid+rerank", "hybrid+rerank(blend)")
-DEFAULT_CONFIGURATION = "hybrid+rerank"
+CONFIGURATIONS = ("bm25", "dense", "hybrid", "hybrid+rerank", "hybrid+rerank+gate", "hybrid+rerank(blend)")
+DEFAULT_CONFIGURATION = "hybrid+rerank+gate"
 """What the app does by default (SearchOptions()): see docs/quality.md for why."""
 RECALL_DEPTH = 100
 
@@ -172,8 +173,11 @@ def evaluate(
             stage_ms["rerank"].append((time.perf_counter() - t0) * 1000)
             tail = [c.chunk.path for c in hybrid[candidates:]]
             by_score = sorted(range(len(head)), key=lambda i: -scores[i])
+            gated = [s * topic_gate(c.similarity, TOPIC_GATE) for s, c in zip(scores, head, strict=True)]
+            by_gate = sorted(range(len(head)), key=lambda i: -gated[i])
             by_blend = sorted(range(len(head)), key=lambda i: -blend(scores[i], head[i].rank))
             rankings["hybrid+rerank"] = _documents([head[i].chunk.path for i in by_score] + tail)
+            rankings["hybrid+rerank+gate"] = _documents([head[i].chunk.path for i in by_gate] + tail)
             rankings["hybrid+rerank(blend)"] = _documents([head[i].chunk.path for i in by_blend] + tail)
         for name, docs in rankings.items():
             runs[name].extend(

@@ -15,6 +15,7 @@ from indexer.constants import QUERY_MAX_TOKENS
 from indexer.gguf_info import RERANK_TEMPLATE_KEY, GGUFInfo, validate
 from indexer.hardware import Placement, load_model
 from indexer.llm import llama_cpp
+from indexer.score_cache import ScoreCache, model_identity
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,25 @@ class Scores:
     """What the model's head returned (logits for BERT / XLM-R heads)."""
     complete: bool = True
     """False when a deadline stopped scoring: the unscored passages have score NaN."""
+    from_cache: int = 0
+    """How many scores came from the score cache instead of the model."""
 
 
 class Reranker:
     """One loaded cross-encoder. ``score`` is thread-safe (serialised on the model lock)."""
 
     def __init__(
-        self, path: Path, placement: Placement, pairs_per_decode: int | None = None, info: GGUFInfo | None = None
+        self,
+        path: Path,
+        placement: Placement,
+        pairs_per_decode: int | None = None,
+        info: GGUFInfo | None = None,
+        cache: ScoreCache | None = None,
     ) -> None:
         self.info = validate(path, "reranker", info)
         self.path = path
+        self.cache = cache if cache is not None else ScoreCache()
+        self._identity = model_identity(path)
         ll = llama_cpp()
         per_decode = pairs_per_decode or (16 if placement.on_gpu else 1)
         self.model, self.placement = load_model(
@@ -94,12 +104,21 @@ class Reranker:
             deadline: a ``time.monotonic()`` instant; pairs not scored by then stay NaN.
         """
         raw = [math.nan] * len(documents)
+        keys = [ScoreCache.key(self._identity, query, d) for d in documents]
+        todo = []
+        for i, key in enumerate(keys):
+            cached = self.cache.get(key)
+            if cached is None:
+                todo.append(i)
+            else:
+                raw[i] = cached
+        from_cache = len(documents) - len(todo)
         complete = True
         with self.model.lock:
             query_tokens = self.model.tokenize(query)[:QUERY_MAX_TOKENS]
-            pairs = [self._pair_tokens(query_tokens, d) for d in documents]
+            pairs = {i: self._pair_tokens(query_tokens, documents[i]) for i in todo}
             # Similar lengths together: a multi-pair decode pays for its longest member.
-            order = sorted(range(len(pairs)), key=lambda i: len(pairs[i]))
+            order = sorted(todo, key=lambda i: len(pairs[i]))
             step = self.model.n_seq_max
             for start in range(0, len(order), step):
                 cancel.raise_if_cancelled()
@@ -110,8 +129,9 @@ class Reranker:
                 out = self.model.decode([pairs[i] for i in group])
                 for row, i in enumerate(group):
                     raw[i] = float(out[row, 0])
+                    self.cache.put(keys[i], raw[i])
         scores = [x if math.isnan(x) else self.normalise(x) for x in raw]
-        return Scores(scores=scores, raw=raw, complete=complete)
+        return Scores(scores=scores, raw=raw, complete=complete, from_cache=from_cache)
 
     def normalise(self, raw: float) -> float:
         return min(1.0, max(0.0, raw)) if self.outputs_probability else sigmoid(raw)

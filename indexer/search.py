@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
-from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
+from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE, TOPIC_GATE
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled
-from indexer.fusion import blend, rrf
+from indexer.fusion import blend, rrf, topic_gate
 from indexer.rerank import Reranker
 from indexer.snippets import make_snippet
 from indexer.store import Store, StoredChunk
@@ -36,7 +36,11 @@ class SearchOptions:
     """Order by a position-aware blend of rerank score and first-stage rank instead of the
     rerank score alone."""
     min_score: float = MIN_SCORE
-    """Reranked hits scoring below this are dropped (scores are 0..1)."""
+    """Reranked hits whose final score is below this are dropped (scores are 0..1)."""
+    topic_gate: tuple[float, float] | None = TOPIC_GATE
+    """The final score is the rerank score times a 0..1 gate on first-stage similarity, so a
+    query the corpus knows nothing about scores low even when the cross-encoder is confident
+    (see fusion.topic_gate). None: the rerank score alone."""
     deadline_s: float | None = None
     """Stop reranking after this long; the rest keep first-stage order."""
 
@@ -114,6 +118,7 @@ class Searcher:
         method, notice = options.mode, ""
         order = list(range(len(found)))
         scores: list[float | None] = [None] * len(found)
+        finals: list[float | None] = [None] * len(found)
         reranked = False
         if options.rerank and found:
             if self.reranker is None:
@@ -133,7 +138,11 @@ class Searcher:
                 else:
                     reranked = True
                     scores = [None if math.isnan(s) else s for s in result.scores]
-                    order.sort(key=lambda i: self._final_key(scores[i], found[i].rank, options.blend, i))
+                    finals = [
+                        None if s is None else s * topic_gate(c.similarity, options.topic_gate)
+                        for s, c in zip(scores, found, strict=True)
+                    ]
+                    order.sort(key=lambda i: self._final_key(finals[i], found[i].rank, options.blend, i))
                     method = f"{options.mode} + rerank" + (" (blended)" if options.blend else "")
                     if not result.complete:
                         done = sum(s is not None for s in scores)
@@ -142,9 +151,9 @@ class Searcher:
         hits = []
         for i in order:
             candidate = found[i]
-            rerank_score = scores[i]
-            shown = rerank_score if rerank_score is not None else max(0.0, min(1.0, candidate.similarity))
-            if reranked and rerank_score is not None and rerank_score < options.min_score:
+            rerank_score, final = scores[i], finals[i]
+            shown = final if final is not None else max(0.0, min(1.0, candidate.similarity))
+            if reranked and final is not None and final < options.min_score:
                 continue
             chunk = candidate.chunk
             hits.append(

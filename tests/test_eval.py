@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.min_score import OFF_TOPIC
 from indexer.evaluation import CONFIGURATIONS, evaluate, index_corpus, load_beir
 from indexer.search import Searcher, SearchOptions
 from indexer.store import Store
@@ -71,12 +72,18 @@ def test_reranking_helps_on_the_sample(sample_searcher):
 def test_off_topic_queries_score_below_the_default_minimum(sample_searcher):
     _, searcher = sample_searcher
     options = SearchOptions()
-    # Only queries the shared test reranker really scores low: it is overconfident on many
-    # other off-topic queries (docs/quality.md, "Off-topic queries").
-    for query in ("chocolate cake recipe with buttercream frosting",):
+    for query in OFF_TOPIC:
         unfiltered = searcher.search(query, SearchOptions(k=5, min_score=0.0))
         assert unfiltered.hits and max(h.score for h in unfiltered.hits) < options.min_score, query
-        assert searcher.search(query, options).hits == []
+        assert searcher.search(query, options).hits == [], query
     on_topic = searcher.search("1 in 5 million in UK have abnormal PrP positivity.", options)
     assert on_topic.hits and on_topic.hits[0].score > 0.9
-    assert "minimum score" in searcher.search("chocolate cake recipe with buttercream frosting", options).notice
+    assert "minimum score" in searcher.search(OFF_TOPIC[0], options).notice
+
+
+def test_the_topic_gate_is_what_hides_off_topic_queries(sample_searcher):
+    """Without the gate the test reranker is confidently wrong on some off-topic query, so the
+    test above would pass for the wrong reason if the gate were not applied."""
+    _, searcher = sample_searcher
+    ungated = SearchOptions(k=5, min_score=0.0, topic_gate=None)
+    assert max(max(h.score for h in searcher.search(q, ungated).hits) for q in OFF_TOPIC) > 0.5

@@ -70,9 +70,28 @@ def test_scores_are_probabilities_in_input_order(reranker):
 
 def test_deadline_leaves_unscored_pairs_nan(reranker):
     pair = PAIRS[0]
-    result = reranker.score(pair["query"], [pair["document"]] * 5, deadline=0.0)
+    fresh = [f"{pair['document']} (copy {i}, never scored)" for i in range(5)]
+    result = reranker.score(pair["query"], fresh, deadline=0.0)
     assert not result.complete
     assert all(math.isnan(s) for s in result.scores)
+
+
+def test_repeated_pairs_come_from_the_score_cache(placement):
+    reranker = Reranker(RERANKER_Q8, placement)
+    try:
+        query, docs = PAIRS[0]["query"], [p["document"] for p in PAIRS[:4]]
+        first = reranker.score(query, docs)
+        assert first.from_cache == 0
+        again = reranker.score(query, [docs[2], "a passage not seen before", docs[0]])
+        assert again.from_cache == 2
+        assert again.raw[0] == first.raw[2] and again.raw[2] == first.raw[0]
+        # A pair scored from the cache even past the deadline: nothing needs the model.
+        cached_only = reranker.score(query, docs, deadline=0.0)
+        assert cached_only.complete and cached_only.raw == first.raw
+        # Another query never reuses these scores.
+        assert reranker.score("an unrelated question", docs[:1]).from_cache == 0
+    finally:
+        reranker.close()
 
 
 def test_embedder_offered_as_reranker_is_refused(placement):
