@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quarry", description="Local document search with a GGUF reranker.")
     parser.add_argument("--basedir", help="keep config, data, cache and logs under this folder (also $QUARRY_HOME)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto", help="where models run")
+    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="where models run (default: settings, auto)")
     parser.add_argument("--embedder", help="embedding model file name or path")
     parser.add_argument("--reranker", help="reranker model file name or path")
     parser.add_argument("--smoke-test", action="store_true", help="index a bundled sample, run one query, exit")
@@ -31,13 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="search the index")
     p.add_argument("query")
-    p.add_argument("-k", type=int, default=10, help="results to show (default 10)")
-    p.add_argument("-n", type=int, default=50, help="first-stage candidates to rerank (default 50)")
+    p.add_argument("-k", type=int, help="results to show (default: settings, 10)")
+    p.add_argument("-n", type=int, help="first-stage candidates to rerank (default: settings, 50)")
     p.add_argument("--no-rerank", action="store_true", help="first-stage order only")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
-    p = sub.add_parser("models", help="list model files and the device")
+    p = sub.add_parser("models", help="list catalogue and local models and the device; pull downloads one")
     p.add_argument("--json", action="store_true")
+    models_sub = p.add_subparsers(dest="models_command")
+    pull = models_sub.add_parser("pull", help="download a catalogue model (by name or preset) into your models folder")
+    pull.add_argument("name", help="catalogue name, e.g. bge-reranker-v2-m3, or a preset: fast, balanced, quality")
 
     p = sub.add_parser("status", help="folders, documents, chunks and index size")
     p.add_argument("--json", action="store_true")
@@ -87,10 +90,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _settings(paths: Any) -> Any:
+    from indexer import settings
+
+    loaded = settings.load(paths.settings_file)
+    if loaded.notice:
+        print(f"quarry: {loaded.notice}", file=sys.stderr)
+    return loaded.settings
+
+
 def _options(args: argparse.Namespace, **extra: Any) -> Any:
+    """Engine options: the command line's choices over the saved settings."""
     from indexer.engine import EngineOptions
 
-    return EngineOptions(embedder=args.embedder, reranker=args.reranker, device=args.device, **extra)
+    saved = _settings(_paths(args))
+    return EngineOptions(
+        embedder=args.embedder or saved.embedder,
+        reranker=args.reranker or saved.reranker,
+        device=args.device or saved.device,
+        threads=saved.threads,
+        **extra,
+    )
+
+
+def _paths(args: argparse.Namespace) -> Any:
+    from indexer.paths import AppPaths
+
+    return AppPaths.default(args.basedir)
 
 
 def _progress_printer() -> Any:
@@ -139,8 +165,15 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
     from indexer.search import SearchOptions
 
+    saved = _settings(paths)
     engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False))
-    result = engine.searcher.search(args.query, SearchOptions(k=args.k, candidates=args.n, rerank=not args.no_rerank))
+    options = SearchOptions(
+        k=args.k or saved.results,
+        candidates=args.n or saved.candidates,
+        rerank=not args.no_rerank,
+        min_score=saved.min_score,
+    )
+    result = engine.searcher.search(args.query, options)
     if args.json:
         print(json.dumps(result_json(result), ensure_ascii=False, indent=1))
         return 0
@@ -180,20 +213,41 @@ def result_json(result: Any) -> dict[str, Any]:
 
 
 def cmd_models(args: argparse.Namespace, paths: Any) -> int:
+    if args.models_command == "pull":
+        return _pull(args, paths)
+    from indexer.catalogue import catalogue, choices
     from indexer.gguf_info import InfoCache
     from indexer.hardware import detect, place
     from indexer.models import find_models
 
     hardware = detect()
-    placement = place(hardware, args.device)
+    placement = place(hardware, args.device or _settings(paths).device)
     models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
+    on_disk = {c.name: c for kind in ("reranker", "embedder") for c in choices(kind, models) if c.entry}
     if args.json:
         print(
             json.dumps(
                 {
                     "device": placement.label,
                     "backends": list(hardware.backends),
+                    "devices": [d.description for d in hardware.devices],
                     "model_dirs": [str(d) for d in paths.model_dirs()],
+                    "catalogue": [
+                        {
+                            "name": e.name,
+                            "kind": e.kind,
+                            "repo": e.repo,
+                            "file": e.filename,
+                            "size_mb": e.size_mb,
+                            "architecture": e.architecture,
+                            "licence": e.licence,
+                            "languages": list(e.languages),
+                            "presets": list(e.presets),
+                            "on_disk": on_disk[e.name].on_disk,
+                            "path": str(on_disk[e.name].path) if on_disk[e.name].path else None,
+                        }
+                        for e in catalogue()
+                    ],
                     "models": [
                         {
                             "path": str(m.path),
@@ -212,14 +266,46 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
         return 0
     print(f"Device: {placement.label}  (llama.cpp backends: {', '.join(hardware.backends)})")
     print(f"Model folders: {', '.join(str(d) for d in paths.model_dirs()) or '(none)'}")
+    print("\nCatalogue (quarry models pull NAME):")
+    for e in catalogue():
+        mark = "on disk" if on_disk[e.name].on_disk else f"{e.size_mb} MB to download"
+        presets = f" [{', '.join(e.presets)}]" if e.presets else ""
+        print(f"  {e.kind:<9} {e.name:<22}{presets:<26} {e.licence:<11} {', '.join(e.languages):<22} {mark}")
+    print("\nLocal files:")
     if not models:
-        print("No GGUF models found.")
+        print("  No GGUF models found.")
     for m in models:
         size = f"{m.path.stat().st_size / 1e6:.1f} MB"
         if m.info:
             print(f"  {m.kind:<9} {m.info.architecture:<8} {size:>9}  ctx {m.info.context_length:<5} {m.path.name}")
         else:
             print(f"  {'invalid':<9} {'':<8} {size:>9}  {'':<9} {m.path.name}: {m.problem}")
+    return 0
+
+
+def _pull(args: argparse.Namespace, paths: Any) -> int:
+    from indexer.catalogue import entry
+    from indexer.download import download
+    from indexer.types import Progress
+
+    wanted = entry(args.name)
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def show(p: Progress) -> None:
+        now = time.monotonic()
+        if p.stage != "downloading" or (now - last[0] < (0.2 if tty else 5.0) and p.done < p.total):
+            return
+        last[0] = now
+        share = f"{p.done / p.total:.0%}" if p.total else ""
+        line = f"{wanted.name}: {p.done / 1e6:.1f} / {p.total / 1e6:.1f} MB {share}"
+        print(f"\r{line:<70}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    print(f"Downloading {wanted.name} ({wanted.size_mb} MB) from {wanted.repo}", file=sys.stderr)
+    path = download(wanted, paths.models, show)
+    if tty:
+        print(file=sys.stderr)
+    print(f"Downloaded {wanted.name} to {path}")
     return 0
 
 
@@ -285,7 +371,7 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
 
     folder = Path(args.dataset).expanduser().resolve()
     dataset = load_beir(folder, args.split)
-    placement = place(detect(), args.device)
+    placement = place(detect(), args.device or "auto")
     models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
     embedder = Embedder(pick(models, "embedder", args.embedder), placement)
     reranker = Reranker(pick(models, "reranker", args.reranker), placement)

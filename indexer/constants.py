@@ -43,16 +43,9 @@ WRITE_BATCH_CHUNKS = 512
 """Chunks buffered before one LanceDB write: fewer table versions, fewer fragments."""
 
 MIN_SCORE = 0.2
-"""Hits whose final score is below this are hidden. With the topic gate below, off-topic
+"""Hits whose final score is below this are hidden. With the topic gate (Searcher.topic_gate), off-topic
 queries on SciFact ('chocolate cake recipe') top out under 0.2 while 81% of relevant passages
 stay above it (docs/quality.md)."""
-
-TOPIC_GATE = (0.25, 0.40)
-"""Query-passage cosine similarities (all-MiniLM-L6-v2) between which the shown score fades
-from 0 to the full rerank score. A cross-encoder judges which passage answers best but can be
-confidently wrong on a query the corpus knows nothing about; the bi-encoder's similarity says
-whether the topic is there at all. On SciFact dev 99% of relevant passages have similarity
-above 0.31 and off-topic queries' best-scored passages 0.05-0.24 (docs/quality.md)."""
 
 RERANK_CACHE_PAIRS = 20_000
 """(model, query, passage) scores kept in memory: a refined or repeated query re-scores only

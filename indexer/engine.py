@@ -53,6 +53,31 @@ class Engine:
         self.indexer = Indexer(self.store, self.embedder, options.rules)
         self.searcher = Searcher(self.store, self.embedder, self.reranker, self.reranker_problem)
 
+    def refresh_models(self) -> list[LocalModel]:
+        """Look through the model folders again (after a download or an added file)."""
+        self.models = find_models(self.paths.model_dirs(), self.info_cache)
+        return self.models
+
+    def switch_reranker(self, wanted: str | None, enabled: bool = True) -> str:
+        """Use another reranker (or none) from the next search on; returns the problem, if
+        any. A model that fails to load is reported once and not retried on every search."""
+        self.refresh_models()
+        new, problem = self._load_reranker(wanted) if enabled else (None, "reranking is off in the settings")
+        old = self.reranker
+        self.reranker, self.reranker_problem = new, problem
+        self.searcher.reranker, self.searcher.reranker_problem = new, problem
+        if old is not None:
+            old.close()
+        return problem
+
+    def release_idle(self, idle_s: float) -> list[str]:
+        """Free the memory of models unused for ``idle_s`` seconds; they reload on next use."""
+        released = []
+        for part in (self.embedder, self.reranker):
+            if part is not None and part.model.release_if_idle(idle_s):
+                released.append(part.path.name)
+        return released
+
     def _load_reranker(self, wanted: str | None) -> tuple[Reranker | None, str]:
         try:
             path = pick(self.models, "reranker", wanted)

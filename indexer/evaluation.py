@@ -21,7 +21,6 @@ import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
-from indexer.constants import TOPIC_GATE
 from indexer.embedding import Embedder
 from indexer.errors import QuarryError
 from indexer.fusion import blend, topic_gate
@@ -173,7 +172,7 @@ def evaluate(
             stage_ms["rerank"].append((time.perf_counter() - t0) * 1000)
             tail = [c.chunk.path for c in hybrid[candidates:]]
             by_score = sorted(range(len(head)), key=lambda i: -scores[i])
-            gated = [s * topic_gate(c.similarity, TOPIC_GATE) for s, c in zip(scores, head, strict=True)]
+            gated = [s * topic_gate(c.similarity, searcher.topic_gate) for s, c in zip(scores, head, strict=True)]
             by_gate = sorted(range(len(head)), key=lambda i: -gated[i])
             by_blend = sorted(range(len(head)), key=lambda i: -blend(scores[i], head[i].rank))
             rankings["hybrid+rerank"] = _documents([head[i].chunk.path for i in by_score] + tail)

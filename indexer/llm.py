@@ -12,6 +12,7 @@ import ctypes
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -86,16 +87,24 @@ class LlamaModel:
         n_gpu_layers: int = 0,
         flash_attn: bool = True,
     ) -> None:
-        ll = llama_cpp()
         self.path = path
         self.lock = threading.Lock()
+        self._settings = (pooling, n_ctx, n_seq_max, n_threads, n_gpu_layers, flash_attn)
+        self._model = None
+        self._ctx = None
+        self._batch = None
+        self.last_used = time.monotonic()
+        self._open()
+
+    def _open(self) -> None:
+        ll = llama_cpp()
+        pooling, n_ctx, n_seq_max, n_threads, n_gpu_layers, flash_attn = self._settings
+        path = self.path
         model_params = ll.llama_model_default_params()
         model_params.n_gpu_layers = n_gpu_layers
         self._model = ll.llama_model_load_from_file(str(path).encode(), model_params)
         if not self._model:
             raise ModelInvalid(f"llama.cpp could not load {path.name}")
-        self._ctx = None
-        self._batch = None
         try:
             self.vocab = ll.llama_model_get_vocab(self._model)
             self.n_ctx_train = int(ll.llama_model_n_ctx_train(self._model))
@@ -130,15 +139,38 @@ class LlamaModel:
             self.close()
             raise
 
+    # -- idle release ------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _ensure(self) -> None:
+        """Reload after ``release``; the caller holds ``lock``."""
+        if self._model is None:
+            log.info("reloading %s", self.path.name)
+            self._open()
+        self.last_used = time.monotonic()
+
+    def release_if_idle(self, idle_s: float) -> bool:
+        """Free the model's memory if unused for ``idle_s`` seconds; the next call reloads it."""
+        with self.lock:
+            if self._model is None or time.monotonic() - self.last_used < idle_s:
+                return False
+            log.info("releasing %s after %.0f s idle", self.path.name, idle_s)
+            self.close()
+            return True
+
     # -- metadata ---------------------------------------------------------------
     def meta(self, key: str) -> str | None:
         ll = llama_cpp()
+        self._ensure()
         buffer = ctypes.create_string_buffer(4096)
         size = ll.llama_model_meta_val_str(self._model, key.encode(), buffer, len(buffer))
         return buffer.value.decode("utf-8", errors="replace") if size >= 0 else None
 
     def special_tokens(self) -> dict[str, Any]:
         ll = llama_cpp()
+        self._ensure()
         return {
             "add_bos": bool(ll.llama_vocab_get_add_bos(self.vocab)),
             "add_eos": bool(ll.llama_vocab_get_add_eos(self.vocab)),
@@ -151,6 +183,7 @@ class LlamaModel:
     # -- work -------------------------------------------------------------------
     def tokenize(self, text: str, *, add_special: bool = False, parse_special: bool = False) -> list[int]:
         ll = llama_cpp()
+        self._ensure()
         data = text.encode("utf-8", errors="replace")
         capacity = len(data) + 8
         while True:
@@ -167,6 +200,7 @@ class LlamaModel:
         aborts the whole process on an over-long input, so this checks before it calls.
         """
         ll = llama_cpp()
+        self._ensure()
         total = sum(len(s) for s in sequences)
         limit = self.n_ctx // self.n_seq_max
         if not sequences or len(sequences) > self.n_seq_max or total > self.n_ctx:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
-from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE, TOPIC_GATE
+from indexer.catalogue import entry_for_file
+from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled
 from indexer.fusion import blend, rrf, topic_gate
@@ -37,10 +38,10 @@ class SearchOptions:
     rerank score alone."""
     min_score: float = MIN_SCORE
     """Reranked hits whose final score is below this are dropped (scores are 0..1)."""
-    topic_gate: tuple[float, float] | None = TOPIC_GATE
-    """The final score is the rerank score times a 0..1 gate on first-stage similarity, so a
-    query the corpus knows nothing about scores low even when the cross-encoder is confident
-    (see fusion.topic_gate). None: the rerank score alone."""
+    topic_gate: bool = True
+    """Multiply the rerank score by the embedder's topic gate (Searcher.topic_gate), so a query
+    the corpus knows nothing about scores low even when the cross-encoder is confident.
+    False: the rerank score alone."""
     deadline_s: float | None = None
     """Stop reranking after this long; the rest keep first-stage order."""
 
@@ -62,6 +63,16 @@ class Searcher:
         self.embedder = embedder
         self.reranker = reranker
         self.reranker_problem = reranker_problem
+
+    @property
+    def topic_gate(self) -> tuple[float, float] | None:
+        """Cosine similarities between which the final score fades in (fusion.topic_gate).
+        They depend on the embedder, so they come from its catalogue entry: for
+        all-MiniLM-L6-v2, 99% of relevant SciFact passages have similarity above 0.31 and
+        off-topic queries' best-scored passages 0.05-0.24 (docs/quality.md). An embedder
+        without calibrated values gets no gate."""
+        known = entry_for_file(self.embedder.path)
+        return known.topic_gate if known else None
 
     def first_stage(
         self, query: str, candidates: int, mode: str = "hybrid"
@@ -138,8 +149,9 @@ class Searcher:
                 else:
                     reranked = True
                     scores = [None if math.isnan(s) else s for s in result.scores]
+                    gate = self.topic_gate if options.topic_gate else None
                     finals = [
-                        None if s is None else s * topic_gate(c.similarity, options.topic_gate)
+                        None if s is None else s * topic_gate(c.similarity, gate)
                         for s, c in zip(scores, found, strict=True)
                     ]
                     order.sort(key=lambda i: self._final_key(finals[i], found[i].rank, options.blend, i))

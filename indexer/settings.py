@@ -1,0 +1,159 @@
+"""The user's settings: one versioned JSON file in the config folder, with migrations.
+
+A file that cannot be read (bad JSON, wrong types, from a newer Quarry) is moved aside to
+``settings.json.broken-<time>`` and the defaults are used, with a notice for the user: a
+settings file never stops the app from starting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
+from indexer.scan import ScanRules
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+DEVICES = ("auto", "cpu", "gpu")
+DEFAULT_DEADLINE_S = 2.0
+DEFAULT_IDLE_UNLOAD_MIN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    embedder: str | None = None
+    """A file name or path; None picks the preferred embedder found."""
+    reranker: str | None = None
+    use_reranker: bool = True
+    candidates: int = DEFAULT_CANDIDATES
+    results: int = DEFAULT_RESULTS
+    min_score: float = MIN_SCORE
+    deadline_s: float = DEFAULT_DEADLINE_S
+    device: str = "auto"
+    threads: int | None = None
+    idle_unload_min: int = DEFAULT_IDLE_UNLOAD_MIN
+    """Models unused this many minutes are released from memory; 0 keeps them loaded."""
+    folders: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    version: int = field(default=SCHEMA_VERSION)
+
+    @property
+    def rules(self) -> ScanRules:
+        return ScanRules(include=self.include, exclude=self.exclude)
+
+    def checked(self) -> Settings:
+        """Raise ValueError when a value is out of range."""
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if not 1 <= self.candidates <= 1000 or not 1 <= self.results <= 200:
+            raise ValueError("candidates must be 1..1000 and results 1..200")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ValueError("the minimum score must be between 0 and 1")
+        if self.deadline_s <= 0 or self.idle_unload_min < 0 or (self.threads is not None and self.threads < 1):
+            raise ValueError("the deadline, idle time and threads must be positive")
+        return self
+
+
+# Each step takes a settings dict of version N and returns one of version N + 1.
+def _v1_to_v2(old: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 named the first-stage depth 'top_n' and the reranker 'reranker_model'."""
+    new = dict(old)
+    if "top_n" in new:
+        new["candidates"] = new.pop("top_n")
+    if "reranker_model" in new:
+        new["reranker"] = new.pop("reranker_model")
+    new["version"] = 2
+    return new
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def from_dict(data: dict[str, Any]) -> Settings:
+    """Migrate and type-check a settings dict; raises ValueError on anything wrong."""
+    if not isinstance(data, dict):
+        raise ValueError("the settings file does not hold a JSON object")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ValueError(f"settings version {version!r} is newer than this Quarry understands")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["version"]
+    known = {f.name: f for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    defaults = Settings()
+    for key, value in data.items():
+        if key not in known:
+            log.info("ignoring unknown setting %r", key)
+            continue
+        default = getattr(defaults, key)
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"setting {key!r} must be a list of strings")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"setting {key!r} must be true or false")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"setting {key!r} must be a number")
+            value = float(value)
+        elif isinstance(default, int) and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"setting {key!r} must be a whole number")
+        elif key in ("embedder", "reranker", "threads") and value is not None:
+            expected = int if key == "threads" else str
+            if isinstance(value, bool) or not isinstance(value, expected):
+                raise ValueError(f"setting {key!r} has the wrong type")
+        elif key == "device" and not isinstance(value, str):
+            raise ValueError("setting 'device' must be a string")
+        values[key] = value
+    return replace(defaults, **values).checked()
+
+
+def to_dict(settings: Settings) -> dict[str, Any]:
+    data = asdict(settings)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    settings: Settings
+    notice: str = ""
+    """Non-empty when the file was unusable and was replaced by the defaults."""
+
+
+def load(path: Path) -> Loaded:
+    if not path.exists():
+        return Loaded(Settings())
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        settings = from_dict(raw)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
+        backup = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(path, backup)
+            where = f"it was kept as {backup.name}"
+        except OSError:
+            where = "it could not be moved aside"
+        log.warning("settings file %s unusable (%s); using defaults", path, exc)
+        return Loaded(Settings(), f"Your settings file could not be read ({exc}); {where} and the defaults are in use.")
+    if raw.get("version") != SCHEMA_VERSION:
+        save(path, settings)  # write the migrated form once
+    return Loaded(settings)
+
+
+def save(path: Path, settings: Settings) -> None:
+    """Atomic: a crash mid-write leaves the old file, never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(to_dict(settings.checked()), indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
