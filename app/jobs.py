@@ -36,13 +36,14 @@ class Lane:
 
 
 class Lanes:
-    """The app's lanes: models (loading), index (writes), search (reads and reranking)."""
+    """The app's lanes: models (loading), index (writes), search (reads and reranking), downloads."""
 
     def __init__(self) -> None:
         self.models = Lane("models")
         self.index = Lane("index")
         self.search = Lane("search")
+        self.downloads = Lane("downloads")
 
     def shutdown(self) -> None:
-        for lane in (self.search, self.index, self.models):
+        for lane in (self.search, self.index, self.models, self.downloads):
             lane.shutdown()

@@ -79,15 +79,18 @@ def build_window(paths: AppPaths, opener: Any = None) -> tuple[Any, Any, Any]:
     from app.jobs import Lanes
     from app.opener import launch
     from app.services import EngineService, IndexService, SearchService
+    from app.settings_service import SettingsService
     from app.widgets.main_window import MainWindow
 
     lanes = Lanes()
     engines = EngineService(paths, lanes)
+    indexing, searching = IndexService(engines, lanes), SearchService(engines, lanes)
     window = MainWindow(
         engines,
-        IndexService(engines, lanes),
-        SearchService(engines, lanes),
+        indexing,
+        searching,
         QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat),
+        SettingsService(paths, lanes, engines, indexing, searching),
         opener=opener or launch,
     )
     return window, lanes, engines
@@ -112,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app.smoke import resources_dir
-    from indexer.engine import EngineOptions
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Quarry")
@@ -128,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             "Quarry",
             f"Quarry crashed the last time it ran. The report is in\n{paths.logs / (NATIVE_CRASH_FILE + '.previous')}",
         )
+    if window.preferences.notice:
+        QMessageBox.warning(window, "Quarry", window.preferences.notice)
     if args.folders:
         engines.ready.connect(lambda _: window.index_paths([Path(f).resolve() for f in args.folders]))
-    engines.load(EngineOptions())
+    engines.load(window.preferences.engine_options)
     code = app.exec()
     lanes.shutdown()
     if engines.engine:

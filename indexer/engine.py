@@ -17,6 +17,7 @@ from indexer.pipeline import Indexer
 from indexer.rerank import Reranker
 from indexer.scan import ScanRules
 from indexer.search import Searcher
+from indexer.settings import Settings
 from indexer.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,17 @@ class EngineOptions:
     threads: int | None = None
     rules: ScanRules = field(default_factory=ScanRules)
     reset_on_mismatch: bool = True
+
+    @classmethod
+    def from_settings(cls, chosen: Settings) -> EngineOptions:
+        return cls(
+            embedder=chosen.embedder,
+            reranker=chosen.reranker,
+            use_reranker=chosen.use_reranker,
+            device=chosen.device,
+            threads=chosen.threads,
+            rules=chosen.rules,
+        )
 
 
 class Engine:

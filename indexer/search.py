@@ -17,6 +17,7 @@ from indexer.embedding import Embedder
 from indexer.errors import Cancelled
 from indexer.fusion import blend, rrf, topic_gate
 from indexer.rerank import Reranker
+from indexer.settings import Settings
 from indexer.snippets import make_snippet
 from indexer.store import Store, StoredChunk
 from indexer.types import Hit, SearchResult
@@ -44,6 +45,12 @@ class SearchOptions:
     False: the rerank score alone."""
     deadline_s: float | None = None
     """Stop reranking after this long; the rest keep first-stage order."""
+
+    @classmethod
+    def from_settings(cls, chosen: Settings) -> SearchOptions:
+        return cls(
+            k=chosen.results, candidates=chosen.candidates, min_score=chosen.min_score, deadline_s=chosen.deadline_s
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +198,8 @@ class Searcher:
         if reranked and found and not hits and not notice:
             notice = f"nothing scored above the minimum score ({options.min_score:.2f})"
         timings["total"] = (time.perf_counter() - started) * 1000
-        return SearchResult(query=query, method=method, hits=hits, timings_ms=timings, notice=notice)
+        used = self.reranker.name if reranked and self.reranker is not None else ""
+        return SearchResult(query=query, method=method, hits=hits, timings_ms=timings, notice=notice, reranker=used)
 
     @staticmethod
     def _final_key(score: float | None, rank: int, blended: bool, index: int) -> tuple[bool, float, int]:

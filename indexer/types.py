@@ -132,3 +132,5 @@ class SearchResult:
     timings_ms: dict[str, float]
     notice: str = ""
     """Why results are not reranked (model missing, failed, deadline), if they are not."""
+    reranker: str = ""
+    """The reranker model that ordered the hits, if one did."""

@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 from app.opener import detect_viewer, launch, open_command
 from app.qtmodels import HitRole, HitsModel
 from app.services import EngineService, IndexService, SearchService
+from app.settings_service import SettingsService
 from app.widgets.results_view import ResultsView, highlight
+from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
 from indexer.types import Hit, IndexReport, Progress, SearchResult
 
@@ -53,10 +55,12 @@ class MainWindow(QMainWindow):
         indexing: IndexService,
         searching: SearchService,
         settings: QSettings,
+        preferences: SettingsService,
         opener: Callable[[list[str]], None] = launch,
     ) -> None:
         super().__init__()
         self.engines, self.indexing, self.searching, self.settings = engines, indexing, searching, settings
+        self.preferences = preferences
         self.opener = opener
         self.viewer = detect_viewer()
         self.custom_open = ""
@@ -75,9 +79,11 @@ class MainWindow(QMainWindow):
         self.search_field.setPlaceholderText("Search your documents…")
         self.search_field.setClearButtonEnabled(True)
         self.add_button = QPushButton("Add folder…")
+        self.settings_button = QPushButton("Settings…")
         top = QHBoxLayout()
         top.addWidget(self.search_field, 1)
         top.addWidget(self.add_button)
+        top.addWidget(self.settings_button)
 
         self.folders = QListWidget()
         self.reindex_button = QPushButton("Re-index")
@@ -161,6 +167,11 @@ class MainWindow(QMainWindow):
         self.search_field.returnPressed.connect(self.search_now)
         self.debounce.timeout.connect(self.search_now)
         self.add_button.clicked.connect(self.choose_folder)
+        self.settings_button.clicked.connect(self.open_settings)
+        preferences_action = QAction(self, shortcut=QKeySequence.StandardKey.Preferences)
+        preferences_action.triggered.connect(self.open_settings)
+        self.addAction(preferences_action)
+        self.preferences.reranker_changed.connect(self.on_reranker_changed)
         self.reindex_button.clicked.connect(self.reindex_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.cancel_button.clicked.connect(self.indexing.cancel)
@@ -442,6 +453,20 @@ class MainWindow(QMainWindow):
         self.index_label.setText(f"{stats['documents']} documents, {stats['chunks']} chunks{skipped}")
         if not self.search_field.text().strip():
             self._update_empty_state()
+
+    # -- settings ---------------------------------------------------------------------------
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.preferences, self.engines.engine, sorted(self.folder_stats), self)
+        dialog.open()
+        return dialog
+
+    def on_reranker_changed(self, name: str, problem: str) -> None:
+        engine = self.engines.engine
+        if engine is not None:
+            self.model_label.setText(f"{engine.embedder.path.stem} · {name or 'no reranker'}")
+        self._set_notice(problem)
+        if self.search_field.text().strip():
+            self.search_now()
 
     # -- models -----------------------------------------------------------------------------
     def on_engine_ready(self, engine: Engine) -> None:

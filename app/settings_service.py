@@ -1,0 +1,143 @@
+"""Applying settings while the app runs: the reranker switches on the search lane (so the
+next search uses it, no restart), an embedder or device change reloads the models and
+re-indexes in the background, model files are checked and downloaded off the GUI thread,
+and idle models are released."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.jobs import Lanes
+from app.services import EngineService, IndexService, SearchService
+from indexer import settings as settings_file
+from indexer.cancel import CancelToken
+from indexer.catalogue import CatalogueEntry
+from indexer.download import download
+from indexer.engine import Engine, EngineOptions
+from indexer.errors import Cancelled, QuarryError
+from indexer.gguf_info import validate
+from indexer.paths import AppPaths
+from indexer.search import SearchOptions
+from indexer.settings import Settings
+from indexer.types import Progress
+
+log = logging.getLogger(__name__)
+
+IDLE_CHECK_MS = 60_000
+
+
+class SettingsService(QObject):
+    changed = Signal(object)  # Settings
+    reranker_changed = Signal(str, str)  # model name ('' for none), problem
+    file_checked = Signal(str, str, str)  # path, kind, problem ('' when usable)
+    download_progress = Signal(object)  # Progress
+    download_finished = Signal(str)  # path
+    download_failed = Signal(str)  # message
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        lanes: Lanes,
+        engines: EngineService,
+        indexing: IndexService,
+        searching: SearchService,
+    ) -> None:
+        super().__init__()
+        self.paths, self.lanes = paths, lanes
+        self.engines, self.indexing, self.searching = engines, indexing, searching
+        loaded = settings_file.load(paths.settings_file)
+        self.settings: Settings = loaded.settings
+        self.notice = loaded.notice
+        self.searching.options = SearchOptions.from_settings(self.settings)
+        self._download_cancel = CancelToken()
+        self._reindex: list[Path] = []
+        self.engines.ready.connect(self._after_reload)
+        self.idle_timer = QTimer(self, interval=IDLE_CHECK_MS)
+        self.idle_timer.timeout.connect(self.release_idle)
+        self.idle_timer.start()
+
+    @property
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions.from_settings(self.settings)
+
+    def apply(self, new: Settings, folders: list[Path] | None = None) -> None:
+        """Save ``new`` and put it into effect. ``folders`` are re-indexed if the embedder
+        changes (the stored vectors no longer fit)."""
+        new = new.checked()
+        old, self.settings = self.settings, new
+        settings_file.save(self.paths.settings_file, new)
+        self.searching.options = SearchOptions.from_settings(new)
+        if (old.embedder, old.device, old.threads) != (new.embedder, new.device, new.threads):
+            self._reindex = list(folders or []) if old.embedder != new.embedder else []
+            self.engines.load(self.engine_options)
+        elif (old.reranker, old.use_reranker) != (new.reranker, new.use_reranker):
+            self.lanes.search.submit(self._switch_reranker, new.reranker, new.use_reranker)
+        self.changed.emit(new)
+
+    def _switch_reranker(self, wanted: str | None, enabled: bool) -> None:
+        engine = self.engines.engine
+        if engine is None:
+            return
+        problem = engine.switch_reranker(wanted, enabled)
+        self.reranker_changed.emit(engine.reranker.name if engine.reranker else "", problem)
+
+    def _after_reload(self, _engine: Engine) -> None:
+        if self._reindex:
+            folders, self._reindex = self._reindex, []
+            self.indexing.run(folders)
+
+    # -- model files ---------------------------------------------------------------
+    def check_file(self, path: Path, kind: str) -> None:
+        """Validate a model file on the models lane; answers with ``file_checked``."""
+        self.lanes.models.submit(self._check, path, kind)
+
+    def _check(self, path: Path, kind: str) -> None:
+        try:
+            validate(path, kind)
+        except QuarryError as exc:
+            self.file_checked.emit(str(path), kind, str(exc))
+            return
+        except OSError as exc:
+            self.file_checked.emit(str(path), kind, f"{path.name}: {exc.strerror or exc}")
+            return
+        engine = self.engines.engine
+        if engine is not None:
+            engine.refresh_models()
+        self.file_checked.emit(str(path), kind, "")
+
+    def download(self, item: CatalogueEntry) -> None:
+        self._download_cancel = CancelToken()
+        self.lanes.downloads.submit(self._download, item, self._download_cancel)
+
+    def cancel_download(self) -> None:
+        self._download_cancel.cancel()
+
+    def _download(self, item: CatalogueEntry, cancel: CancelToken) -> None:
+        def report(p: Progress) -> None:
+            self.download_progress.emit(p)
+
+        try:
+            path = download(item, self.paths.models, report, cancel)
+        except Cancelled:
+            self.download_failed.emit(f"Download of {item.name} cancelled; it resumes where it stopped next time.")
+            return
+        except QuarryError as exc:
+            self.download_failed.emit(str(exc))
+            return
+        except Exception as exc:
+            log.exception("download failed")
+            self.download_failed.emit(f"{item.name}: download failed ({exc})")
+            return
+        engine = self.engines.engine
+        if engine is not None:
+            engine.refresh_models()
+        self.download_finished.emit(str(path))
+
+    # -- memory ----------------------------------------------------------------------
+    def release_idle(self) -> None:
+        engine, minutes = self.engines.engine, self.settings.idle_unload_min
+        if engine is not None and minutes > 0:
+            self.lanes.models.submit(engine.release_idle, minutes * 60.0)

@@ -1,0 +1,299 @@
+"""Settings: reranker and embedder (catalogue, local files, add a file, download), retrieval,
+hardware, folders and memory. OK saves and applies; nothing here calls llama.cpp or LanceDB
+(file checks and downloads go through SettingsService's lanes)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.settings_service import SettingsService
+from indexer.catalogue import Choice, choices
+from indexer.engine import Engine
+from indexer.settings import Settings
+from indexer.types import Progress
+
+DEVICE_LABELS = {"auto": "Auto (GPU when available)", "cpu": "CPU", "gpu": "GPU"}
+
+
+def _patterns(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.replace(";", ",").split(",") if p.strip())
+
+
+class ModelPage(QWidget):
+    """One model kind: the list of choices, add a file, download the selected one."""
+
+    def __init__(self, kind: str, service: SettingsService, engine: Engine | None, current: str | None) -> None:
+        super().__init__()
+        self.kind, self.service, self.engine = kind, service, engine
+        self.extra: list[Path] = [Path(current)] if current and Path(current).is_absolute() else []
+        self.enabled = QCheckBox("Rerank results with a cross-encoder")
+        self.list = QListWidget()
+        self.add_button = QPushButton("Add model file…")
+        self.download_button = QPushButton("Download")
+        self.cancel_button = QPushButton("Cancel download")
+        self.progress = QProgressBar()
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #a33;")
+        self.problem.setVisible(False)
+        layout = QVBoxLayout(self)
+        if kind == "reranker":
+            layout.addWidget(self.enabled)
+        else:
+            note = QLabel("Changing the embedding model re-indexes your folders in the background.")
+            note.setWordWrap(True)
+            layout.addWidget(note)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.problem)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.progress)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.download_button)
+        layout.addLayout(buttons)
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.add_button.clicked.connect(self.choose_file)
+        self.download_button.clicked.connect(self.download_selected)
+        self.cancel_button.clicked.connect(service.cancel_download)
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        service.file_checked.connect(self.on_file_checked)
+        service.download_progress.connect(self.on_download_progress)
+        service.download_finished.connect(self.on_download_finished)
+        service.download_failed.connect(self.on_download_failed)
+        self.fill(current)
+
+    # -- the list ------------------------------------------------------------------
+    def choices(self) -> list[Choice]:
+        local = list(self.engine.models) if self.engine else []
+        found = choices(self.kind, local)
+        known = {c.path.resolve() for c in found if c.path}
+        for path in self.extra:
+            if path.resolve() not in known:
+                found.append(
+                    Choice(path.name, self.kind, path, None, path.stat().st_size / 1e6, "added file", "", "", "")
+                )
+        return found
+
+    def fill(self, current: str | None) -> None:
+        self.list.clear()
+        selected = None
+        for choice in self.choices():
+            item = QListWidgetItem(choice.label)
+            item.setData(Qt.ItemDataRole.UserRole, choice)
+            tip = [choice.architecture]
+            if choice.entry and choice.entry.notes:
+                tip.append(choice.entry.notes)
+            if choice.path:
+                tip.append(str(choice.path))
+            if choice.problem:
+                item.setText(f"{choice.name} — unusable: {choice.problem}")
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                tip.append(choice.problem)
+            item.setToolTip("\n".join(html.escape(t) for t in tip if t))
+            self.list.addItem(item)
+            if current and choice.path and current in (choice.path.name, choice.path.stem, str(choice.path)):
+                selected = item
+            elif current and choice.entry and current == choice.entry.name:
+                selected = item
+        if selected is None and self.engine is not None:
+            active = self.engine.reranker if self.kind == "reranker" else self.engine.embedder
+            for row in range(self.list.count()):
+                choice = self.list.item(row).data(Qt.ItemDataRole.UserRole)
+                if active is not None and choice.path and choice.path.resolve() == active.path.resolve():
+                    selected = self.list.item(row)
+        if selected is not None:
+            self.list.setCurrentItem(selected)
+        self._initial = (current, self.selected())
+        self._update_buttons()
+
+    def selected(self) -> Choice | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def selected_value(self) -> str | None:
+        """What the settings store: the file name for models in the model folders, the full
+        path for a file added from elsewhere, None when nothing on disk is chosen."""
+        choice = self.selected()
+        initial_value, initial_choice = self._initial
+        if choice is None or choice.path is None or choice == initial_choice:
+            return initial_value
+        return str(choice.path) if choice.path in self.extra else choice.path.name
+
+    def _update_buttons(self) -> None:
+        choice = self.selected()
+        self.download_button.setEnabled(bool(choice and not choice.on_disk and choice.entry))
+
+    # -- adding a file ---------------------------------------------------------------
+    def choose_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, f"Add a {self.kind} model", str(Path.home()), "GGUF models (*.gguf)"
+        )
+        if name:
+            self.add_file(Path(name))
+
+    def add_file(self, path: Path) -> None:
+        self.problem.setVisible(False)
+        self.service.check_file(path, self.kind)
+
+    def on_file_checked(self, path: str, kind: str, problem: str) -> None:
+        if kind != self.kind:
+            return
+        if problem:
+            self.problem.setText(f"Not added: {problem}")
+            self.problem.setVisible(True)
+            return
+        self.extra.append(Path(path))
+        self.fill(path)
+
+    # -- downloading -------------------------------------------------------------------
+    def download_selected(self) -> None:
+        choice = self.selected()
+        if choice is None or choice.entry is None:
+            return
+        self.problem.setVisible(False)
+        self.download_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.service.download(choice.entry)
+
+    def on_download_progress(self, p: Progress) -> None:
+        if p.stage == "downloading" and p.total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * p.done / p.total))
+            self.progress.setFormat(f"{p.done / 1e6:.0f} / {p.total / 1e6:.0f} MB")
+
+    def on_download_finished(self, path: str) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.fill(Path(path).name)
+
+    def on_download_failed(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.problem.setText(message)
+        self.problem.setVisible(True)
+        self._update_buttons()
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self, service: SettingsService, engine: Engine | None, folders: list[str], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Quarry settings")
+        self.service = service
+        self.folder_paths = folders
+        current = service.settings
+        self.rerankers = ModelPage("reranker", service, engine, current.reranker)
+        self.rerankers.enabled.setChecked(current.use_reranker)
+        self.embedders = ModelPage("embedder", service, engine, current.embedder)
+
+        retrieval = QWidget()
+        form = QFormLayout(retrieval)
+        self.candidates = QSpinBox(minimum=1, maximum=1000, value=current.candidates)
+        self.results = QSpinBox(minimum=1, maximum=200, value=current.results)
+        self.min_score = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2, value=current.min_score)
+        self.deadline = QDoubleSpinBox(minimum=0.1, maximum=60.0, singleStep=0.5, decimals=1, value=current.deadline_s)
+        form.addRow("Candidates to rerank (first stage)", self.candidates)
+        form.addRow("Results to show", self.results)
+        form.addRow("Minimum score (0–1)", self.min_score)
+        form.addRow("Rerank deadline (seconds)", self.deadline)
+
+        hardware = QWidget()
+        form = QFormLayout(hardware)
+        self.device = QComboBox()
+        for key, label in DEVICE_LABELS.items():
+            self.device.addItem(label, key)
+        self.device.setCurrentIndex(list(DEVICE_LABELS).index(current.device))
+        self.threads = QSpinBox(minimum=0, maximum=256, value=current.threads or 0, specialValueText="Automatic")
+        self.idle = QSpinBox(minimum=0, maximum=1440, value=current.idle_unload_min, specialValueText="Never")
+        self.idle.setSuffix(" min")
+        form.addRow("Run models on", self.device)
+        form.addRow("CPU threads", self.threads)
+        form.addRow("Release idle models after", self.idle)
+        built = QLabel(self._hardware_text(engine))
+        built.setWordWrap(True)
+        built.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("llama.cpp", built)
+
+        folders_page = QWidget()
+        form = QFormLayout(folders_page)
+        self.folder_list = QListWidget()
+        self.folder_list.addItems(folders)
+        self.include = QLineEdit(", ".join(current.include))
+        self.include.setPlaceholderText("all supported files, e.g. *.pdf, *.md")
+        self.exclude = QLineEdit(", ".join(current.exclude))
+        self.exclude.setPlaceholderText("e.g. drafts, *.log")
+        form.addRow("Indexed folders", self.folder_list)
+        form.addRow("Include only", self.include)
+        form.addRow("Leave out", self.exclude)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.rerankers, "Reranker")
+        self.tabs.addTab(self.embedders, "Embedding model")
+        self.tabs.addTab(retrieval, "Retrieval")
+        self.tabs.addTab(hardware, "Hardware")
+        self.tabs.addTab(folders_page, "Folders")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(buttons)
+        self.resize(760, 520)
+
+    @staticmethod
+    def _hardware_text(engine: Engine | None) -> str:
+        if engine is None:
+            return "models not loaded yet"
+        hw = engine.hardware
+        devices = "; ".join(f"{d.description} ({d.kind})" for d in hw.devices) or "none reported"
+        return f"built with {', '.join(hw.backends)}; devices: {devices}; now using {engine.device_label}"
+
+    def chosen(self) -> Settings:
+        return replace(
+            self.service.settings,
+            reranker=self.rerankers.selected_value(),
+            use_reranker=self.rerankers.enabled.isChecked(),
+            embedder=self.embedders.selected_value(),
+            candidates=self.candidates.value(),
+            results=self.results.value(),
+            min_score=round(self.min_score.value(), 2),
+            deadline_s=round(self.deadline.value(), 1),
+            device=str(self.device.currentData()),
+            threads=self.threads.value() or None,
+            idle_unload_min=self.idle.value(),
+            include=_patterns(self.include.text()),
+            exclude=_patterns(self.exclude.text()),
+        )
+
+    def accept(self) -> None:
+        self.service.apply(self.chosen(), [Path(f) for f in self.folder_paths])
+        super().accept()
