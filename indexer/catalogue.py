@@ -102,7 +102,8 @@ class Choice:
     def label(self) -> str:
         where = "on disk" if self.on_disk else "download"
         presets = f" [{', '.join(self.entry.presets)}]" if self.entry and self.entry.presets else ""
-        return f"{self.name}{presets} — {self.size_mb:.0f} MB, {self.languages}, {self.licence} ({where})"
+        kind = self.architecture.split(",")[0]
+        return f"{self.name}{presets} — {kind}, {self.size_mb:.0f} MB, {self.languages}, {self.licence} ({where})"
 
 
 def choices(kind: str, local: list[LocalModel]) -> list[Choice]:

@@ -9,6 +9,7 @@ from collections import defaultdict
 import pytest
 
 from indexer.rerank import Reranker, sigmoid
+from indexer.score_cache import ScoreCache
 from tests.conftest import MODELS, RERANKER_F16, RERANKER_Q8
 
 REFERENCE = json.loads((MODELS / "quarry-test-reranker-minilm-l6.reference.json").read_text())
@@ -100,3 +101,18 @@ def test_embedder_offered_as_reranker_is_refused(placement):
 
     with pytest.raises(ModelInvalid, match="not a reranker"):
         Reranker(EMBEDDER, placement)
+
+
+def test_idle_model_is_released_and_reloads_with_the_same_scores(placement):
+    reranker = Reranker(RERANKER_Q8, placement, cache=ScoreCache(0))
+    try:
+        pair = PAIRS[0]
+        first = reranker.score(pair["query"], [pair["document"]]).raw[0]
+        assert not reranker.model.release_if_idle(3600.0)  # just used: kept
+        assert reranker.model.release_if_idle(0.0)
+        assert not reranker.model.loaded
+        again = reranker.score(pair["query"], [pair["document"]]).raw[0]
+        assert reranker.model.loaded
+        assert again == pytest.approx(first, abs=1e-5)
+    finally:
+        reranker.close()

@@ -267,7 +267,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(buttons)
-        self.resize(760, 520)
+        self.resize(940, 520)
 
     @staticmethod
     def _hardware_text(engine: Engine | None) -> str:
