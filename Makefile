@@ -16,7 +16,7 @@ CMAKE_ARGS_vulkan := -DGGML_NATIVE=OFF -DGGML_VULKAN=on
 LLAMA_FLAVOUR := $(if $(GPU),$(GPU),cpu)
 STAMP := $(VENV)/.installed-$(LLAMA_FLAVOUR)
 
-.PHONY: install run test lint bench smoke clean
+.PHONY: install run test lint bench smoke dist dist-smoke install-desktop clean
 
 install: $(STAMP)
 
@@ -44,5 +44,22 @@ bench: install
 smoke: install
 	$(VENV)/bin/quarry --basedir $$(mktemp -d) --smoke-test
 
+# Desktop bundle (PyInstaller onedir, no models inside): dist/quarry/ and a tarball.
+# Slow (a few minutes) and not part of `make test`.
+DIST_TARBALL := dist/quarry-linux-x86_64.tar.gz
+dist: install
+	$(PY) -m pip install --quiet "pyinstaller>=6.10"
+	$(VENV)/bin/pyinstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller installer/quarry.spec
+	cp resources/quarry.desktop resources/icons/quarry.png installer/install-desktop.sh dist/quarry/
+	tar -C dist -czf $(DIST_TARBALL) quarry
+	@du -sh dist/quarry $(DIST_TARBALL)
+
+dist-smoke:
+	dist/quarry/quarry --basedir $$(mktemp -d) --smoke-test
+
+# Put the built bundle in the user's applications menu (~/.local).
+install-desktop:
+	sh installer/install-desktop.sh dist/quarry
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

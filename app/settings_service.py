@@ -6,6 +6,7 @@ and idle models are released."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -120,7 +121,7 @@ class SettingsService(QObject):
             self.download_progress.emit(p)
 
         try:
-            path = download(item, self.paths.models, report, cancel)
+            path = download(item, self.paths.models, report, cancel, endpoint=os.environ.get("HF_ENDPOINT") or None)
         except Cancelled:
             self.download_failed.emit(f"Download of {item.name} cancelled; it resumes where it stopped next time.")
             return

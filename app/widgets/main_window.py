@@ -32,6 +32,7 @@ from app.opener import detect_viewer, launch, open_command
 from app.qtmodels import HitRole, HitsModel
 from app.services import EngineService, IndexService, SearchService
 from app.settings_service import SettingsService
+from app.widgets.first_run import FirstRunPanel
 from app.widgets.results_view import ResultsView, highlight
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
@@ -115,6 +116,8 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty)
         self.pages.addWidget(results_page)
+        self.first_run = FirstRunPanel(self.preferences)
+        self.pages.addWidget(self.first_run)
 
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
@@ -172,6 +175,7 @@ class MainWindow(QMainWindow):
         preferences_action.triggered.connect(self.open_settings)
         self.addAction(preferences_action)
         self.preferences.reranker_changed.connect(self.on_reranker_changed)
+        self.first_run.models_ready.connect(self.on_first_run_models_ready)
         self.reindex_button.clicked.connect(self.reindex_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.cancel_button.clicked.connect(self.indexing.cancel)
@@ -470,6 +474,8 @@ class MainWindow(QMainWindow):
 
     # -- models -----------------------------------------------------------------------------
     def on_engine_ready(self, engine: Engine) -> None:
+        if self.pages.currentWidget() is self.first_run:
+            self._show_empty("Models ready")
         reranker = engine.reranker.name if engine.reranker else "no reranker"
         self.model_label.setText(f"{engine.embedder.path.stem} · {reranker}")
         self.device_label.setText(engine.device_label)
@@ -480,11 +486,14 @@ class MainWindow(QMainWindow):
             self.search_now()
 
     def on_engine_failed(self, message: str) -> None:
+        """No usable models: offer to download them or to use a file, instead of failing."""
         self.index_label.setText("Models missing")
-        self._show_empty(
-            f"Quarry cannot start its models:<br>{html.escape(message)}<br><span style='font-size:11pt'>"
-            "Put a GGUF embedding model in your models folder (or set QUARRY_MODEL_DIRS) and restart.</span>"
-        )
+        self.first_run.show_reason(message)
+        self.pages.setCurrentWidget(self.first_run)
+
+    def on_first_run_models_ready(self) -> None:
+        self.index_label.setText("Loading models…")
+        self.engines.load(self.preferences.engine_options)
 
     def show_error(self, title: str, message: str, details: str = "") -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
