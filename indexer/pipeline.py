@@ -1,7 +1,8 @@
 """Indexer.run: scan folders, compare with the store, read, chunk, embed and write.
 
 Incremental: unchanged files (same size and mtime, or same content hash) cost nothing,
-changed ones are replaced whole, vanished ones are deleted. A broken file is recorded as
+changed ones are replaced whole, vanished ones are deleted, and a file whose content is
+already stored under another path (moved, renamed, copied) reuses those vectors. A broken file is recorded as
 skipped with its reason and never stops the run.
 """
 
@@ -130,9 +131,6 @@ class Indexer:
         report: IndexReport,
         timer: dict[str, float],
     ) -> None:
-        if plan.removed:
-            self.store.delete_documents([r.doc_id for r in plan.removed])
-            report.removed.extend(Path(r.path) for r in plan.removed)
         upsert_document_rows(self.store, plan.touched)
         pending = _Pending()
         total = len(plan.to_index)
@@ -165,6 +163,10 @@ class Indexer:
             extractor.close()
             # Whatever finished before a cancel is kept: a resumed run picks up the rest.
             self._flush(pending, timer)
+        # Vanished files go last, so a moved or renamed file above could reuse their vectors.
+        if plan.removed:
+            self.store.delete_documents([r.doc_id for r in plan.removed])
+            report.removed.extend(Path(r.path) for r in plan.removed)
 
     def _index_one(
         self,
@@ -206,6 +208,14 @@ class Indexer:
         t1 = time.perf_counter()
         timer["extract"] += t1 - t0
         report.pages_read += len(document.pages)
+        record = replace(base, content_hash=content_hash, title=document.title, pages=len(document.pages), status="ok")
+        reused = self.store.chunks_with_hash(content_hash)
+        if reused is not None:  # moved, renamed or copied: the passages and vectors are known
+            stored, vectors = reused
+            chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, document.title) for c in stored]
+            report.chunks_reused += len(chunks)
+            timer["chunk"] += time.perf_counter() - t1
+            return replace(record, chunks=len(chunks)), chunks, vectors
         chunks = chunk_pages(document.pages, document.title, self.embedder.count_tokens)
         t2 = time.perf_counter()
         timer["chunk"] += t2 - t1
@@ -222,15 +232,7 @@ class Indexer:
                 step(f" — {min(start + EMBED_BATCH_CHUNKS, len(chunks))} of {len(chunks)} passages")
         timer["embed"] += time.perf_counter() - t2
         report.chunks_embedded += len(chunks)
-        record = replace(
-            base,
-            content_hash=content_hash,
-            title=document.title,
-            pages=len(document.pages),
-            chunks=len(chunks),
-            status="ok",
-        )
-        return record, chunks, np.concatenate(parts)
+        return replace(record, chunks=len(chunks)), chunks, np.concatenate(parts)
 
     def _flush(self, pending: _Pending, timer: dict[str, float]) -> None:
         if not pending.records:

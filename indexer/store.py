@@ -278,6 +278,24 @@ class Store:
         )
         return sorted((_stored(r, 0.0) for r in rows), key=lambda c: c.ordinal)
 
+    def chunks_with_hash(self, content_hash: str) -> tuple[list[StoredChunk], np.ndarray] | None:
+        """The stored passages and vectors of any document with this content hash (a file
+        that was moved, renamed or copied), so it need not be embedded again."""
+        table = (
+            self.chunks.search()
+            .where(f"doc_hash = '{_quote(content_hash)}'")
+            .select([*_CHUNK_COLUMNS, "vector"])
+            .limit(None)
+            .to_arrow()
+        )
+        if table.num_rows == 0:
+            return None
+        first_doc = table.column("doc_id")[0].as_py()
+        rows = [r for r in table.to_pylist() if r["doc_id"] == first_doc]
+        rows.sort(key=lambda r: r["ordinal"])
+        chunks = [_stored(r, 0.0) for r in rows]
+        return chunks, np.asarray([r["vector"] for r in rows], dtype=np.float32)
+
     # -- writes -----------------------------------------------------------------
     def write(
         self, records: list[DocumentRecord], chunks: dict[str, list[Chunk]], vectors: dict[str, np.ndarray]

@@ -89,6 +89,8 @@ class IndexReport:
     removed: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     chunks_embedded: int = 0
+    chunks_reused: int = 0
+    """Passages whose vectors came from the store (a moved or renamed file), not the model."""
     pages_read: int = 0
     cancelled: bool = False
     seconds: float = 0.0

@@ -16,7 +16,7 @@ def run(*args: str) -> dict:
 
 
 def test_rerank_benchmark_runs():
-    result = run("benchmarks/rerank.py", "--pairs", "4", "--repeats", "1", "--per-decode", "1")
+    result = run("benchmarks/rerank.py", "--pairs", "4", "--repeats", "1", "--per-decode", "1", "--only-quarry")
     assert result["pairs_per_s"]["quarry"] > 0
 
 
@@ -28,3 +28,10 @@ def test_index_benchmark_runs():
 def test_gui_stall_benchmark_runs():
     result = run("benchmarks/gui_stall.py", str(GOLDEN), "--query", "sourdough")
     assert set(result["longest_stall_ms"]) == {"load models", "index folder", "reranked search"}
+
+
+def test_search_benchmark_runs():
+    result = run("benchmarks/search.py", "--chunks", "500", "--queries", "2", "--rerank", "3")
+    assert result["chunks"] == 500
+    assert result["first_stage_ms"]["p50"] > 0 and result["rerank_ms"]["p50"] > 0
+    assert result["peak_rss_mb"] > 0
