@@ -9,21 +9,30 @@ SHARED_MODELS := $(abspath ../shared/models)
 export QUARRY_MODEL_DIRS ?= $(if $(wildcard $(SHARED_MODELS)),$(SHARED_MODELS),)
 export OMP_WAIT_POLICY := passive
 
-CMAKE_ARGS_cpu := -DGGML_NATIVE=OFF
+# The CPU build is portable (no -march=native) yet fast: every x86 CPU variant of ggml's
+# CPU backend is built (SSE4.2 … AVX2 … AVX-512/VNNI, Zen 4) and the one this processor
+# supports is loaded at run time (indexer/llm.py). Wheels are kept per flavour in
+# $(WHEELHOUSE), since pip's own cache does not know about CMAKE_ARGS.
+CMAKE_ARGS_cpu := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON
 CMAKE_ARGS_cuda := -DGGML_NATIVE=OFF -DGGML_CUDA=on
 CMAKE_ARGS_metal := -DGGML_METAL=on
 CMAKE_ARGS_vulkan := -DGGML_NATIVE=OFF -DGGML_VULKAN=on
 LLAMA_FLAVOUR := $(if $(GPU),$(GPU),cpu)
 STAMP := $(VENV)/.installed-$(LLAMA_FLAVOUR)
+LLAMA_VERSION := 0.3.36
+WHEELHOUSE ?= $(HOME)/.cache/quarry-wheels/$(LLAMA_FLAVOUR)
 
-.PHONY: install run test lint bench smoke dist dist-smoke install-desktop clean
+.PHONY: install run test lint bench bench-deps smoke dist dist-smoke install-desktop clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
-	CMAKE_ARGS="$(CMAKE_ARGS_$(LLAMA_FLAVOUR))" $(PY) -m pip install $(if $(GPU),--force-reinstall --no-deps --no-cache-dir) "llama-cpp-python==0.3.36"
+	ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(CMAKE_ARGS_$(LLAMA_FLAVOUR))" $(PY) -m pip wheel --no-deps --no-cache-dir -w $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_VERSION)"
+	$(PY) -m pip install --quiet --force-reinstall --no-deps $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(PY) -m pip install --quiet $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(PY) -m pip install --quiet -e ".[test]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
@@ -40,6 +49,11 @@ lint: install
 bench: install
 	$(PY) benchmarks/rerank.py
 	$(PY) benchmarks/index.py
+	$(PY) benchmarks/search.py
+
+# What benchmarks/rerank.py compares against: PyTorch (the CPU build) and onnxruntime.
+bench-deps: install
+	$(PY) -m pip install --quiet torch==2.13.0 sentence-transformers onnxruntime onnx
 
 smoke: install
 	$(VENV)/bin/quarry --basedir $$(mktemp -d) --smoke-test

@@ -21,8 +21,13 @@ class Lane:
     def __init__(self, name: str) -> None:
         self.name = name
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"quarry-{name}")
+        self.closed = False
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """Queue ``fn``; once the lane is shut down (the app is closing) work is dropped."""
+        if self.closed:
+            log.debug("lane %s is shut down; dropped %s", self.name, getattr(fn, "__name__", fn))
+            return None
         future = self._executor.submit(fn, *args)
         future.add_done_callback(self._log_failure)
         return future
@@ -32,6 +37,7 @@ class Lane:
             log.error("job on lane %s failed", self.name, exc_info=future.exception())
 
     def shutdown(self) -> None:
+        self.closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 

@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         engines.ready.connect(lambda _: window.index_paths([Path(f).resolve() for f in args.folders]))
     engines.load(window.preferences.engine_options)
     code = app.exec()
+    window.indexing.stop_watching()
     lanes.shutdown()
     if engines.engine:
         engines.engine.close()

@@ -17,6 +17,7 @@ from indexer.errors import Cancelled, QuarryError
 from indexer.paths import AppPaths
 from indexer.search import SearchOptions
 from indexer.types import Hit, IndexReport, Progress
+from indexer.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class IndexService(QObject):
     finished = Signal(object)  # IndexReport
     failed = Signal(str)
     stats = Signal(dict)  # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped"}
+    folders_changed = Signal(list)  # roots with changes on disk (from the watcher's thread)
 
     def __init__(self, engines: EngineService, lanes: Lanes) -> None:
         super().__init__()
@@ -68,6 +70,11 @@ class IndexService(QObject):
         self.lanes = lanes
         self._cancel = CancelToken()
         self.running = False
+        self.watcher: FolderWatcher | None = None
+        self._waiting: set[Path] = set()
+        self.folders_changed.connect(self._on_folders_changed)
+        self.finished.connect(lambda _report: self._run_waiting())
+        self.failed.connect(lambda _message: self._run_waiting())
 
     def run(self, paths: list[Path]) -> None:
         engine = self.engines.engine
@@ -77,7 +84,37 @@ class IndexService(QObject):
         self._cancel = CancelToken()
         self.running = True
         self.started.emit(paths)
+        if self.watcher is not None:
+            for path in paths:
+                if Path(path).is_dir():
+                    self.watcher.add(Path(path))
         self.lanes.index.submit(self._run, engine, paths, self._cancel)
+
+    # -- live folders -------------------------------------------------------------------
+    def watch(self, engine: Engine) -> None:
+        """Follow the indexed folders: changes on disk are indexed within seconds."""
+        self.stop_watching()
+        roots = [Path(r) for r in engine.store.roots if Path(r).is_dir()]
+        self.watcher = FolderWatcher(roots, self.folders_changed.emit).start()
+
+    def stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+    def queue(self, roots: list[Path]) -> None:
+        """Index these after the run in progress (or now, if none is)."""
+        self._waiting.update(roots)
+        if not self.running:
+            self._run_waiting()
+
+    def _on_folders_changed(self, roots: list[Path]) -> None:
+        self.queue(roots)
+
+    def _run_waiting(self) -> None:
+        if self._waiting and not self.running and self.engines.engine is not None:
+            roots, self._waiting = sorted(self._waiting), set()
+            self.run(roots)
 
     def cancel(self) -> None:
         self._cancel.cancel()
@@ -130,6 +167,9 @@ class IndexService(QObject):
         engine = self.engines.engine
         if engine is None:
             return
+
+        if self.watcher is not None:
+            self.watcher.remove(folder)
 
         def work() -> None:
             engine.store.remove_root(folder)

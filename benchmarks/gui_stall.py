@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for(app, window.searching.reranked, 120)
         results["reranked search"] = meter.worst
         window.close()
+        window.indexing.stop_watching()
         lanes.shutdown()
         engines.engine.close()
     results_ms = {k: round(v * 1000, 1) for k, v in results.items()}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.llm import LlamaModel, cpu_threads, llama_cpp
+from indexer.llm import LlamaModel, cpu_threads, ggml_library, llama_cpp
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,10 @@ class Placement:
 
 def _ggml() -> ctypes.CDLL | None:
     llama_cpp()  # initialises the backends
-    try:
-        from llama_cpp._ggml import libggml
-    except (ImportError, OSError) as exc:
-        log.info("ggml library not reachable: %s", exc)
+    lib = ggml_library()
+    if lib is None:
+        log.info("ggml library not reachable")
         return None
-    lib: ctypes.CDLL = libggml
     lib.ggml_backend_dev_count.restype = ctypes.c_size_t
     lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
     lib.ggml_backend_dev_get.restype = ctypes.c_void_p

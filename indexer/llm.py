@@ -58,9 +58,61 @@ def llama_cpp() -> ModuleType:
 
         _log_callback = module.llama_log_callback(on_log)
         module.llama_log_set(_log_callback, ctypes.c_void_p(0))
+        _load_backends(module)
         module.llama_backend_init()
         _llama = module
         return module
+
+
+_ggml_lib: ctypes.CDLL | None = None
+
+
+def ggml_library(module: ModuleType | None = None) -> ctypes.CDLL | None:
+    """The libggml instance libllama itself uses. Wheels store symlinks as copies, so
+    llama_cpp/lib holds libggml.so and libggml.so.0 as two files: libllama links the
+    versioned one, and backends registered in the other would be invisible to it."""
+    global _ggml_lib
+    if _ggml_lib is None:
+        import llama_cpp as package
+
+        folder = Path((module or package).__file__).parent / "lib"
+        for name in ("libggml.so.0", "libggml.so", "libggml.0.dylib", "libggml.dylib", "ggml.dll"):
+            if (folder / name).exists():
+                try:
+                    _ggml_lib = ctypes.CDLL(str(folder / name))
+                except OSError as exc:
+                    log.info("cannot load %s: %s", name, exc)
+                    continue
+                break
+    return _ggml_lib
+
+
+def backend_folders(module: ModuleType) -> list[Path]:
+    """Where a GGML_BACKEND_DL build keeps its backends (libggml-cpu-<cpu>.so, -cuda, …):
+    $GGML_BACKEND_DIR, site-packages/bin as the wheel installs them, or llama_cpp/backends
+    in the frozen app."""
+    package = Path(module.__file__).parent
+    candidates = [os.environ.get("GGML_BACKEND_DIR", ""), package / "backends", package.parent / "bin", package / "lib"]
+    return [Path(c) for c in candidates if c and any(Path(c).glob("*ggml-cpu*"))]
+
+
+def _load_backends(module: ModuleType) -> None:
+    """A build with GGML_BACKEND_DL and GGML_CPU_ALL_VARIANTS (the Makefile's CPU build)
+    registers no backend by itself: load them, and ggml picks the CPU variant that fits
+    this processor (AVX2, AVX-512, VNNI…). Static builds have theirs already."""
+    lib = ggml_library(module)
+    if lib is None:
+        return
+    lib.ggml_backend_reg_count.restype = ctypes.c_size_t
+    if lib.ggml_backend_reg_count() > 0:
+        return
+    lib.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+    for folder in backend_folders(module):
+        lib.ggml_backend_load_all_from_path(str(folder).encode())
+        if lib.ggml_backend_reg_count() > 0:
+            log.info("llama.cpp backends loaded from %s", folder)
+            return
+    log.error("llama.cpp was built with loadable backends but none was found")
 
 
 def cpu_threads() -> int:

@@ -25,6 +25,7 @@ def bare_window(qtbot, tmp_path: Path, monkeypatch):
         engines.load(window.preferences.engine_options)
     assert "no embedder model" in failed.args[0]
     yield window
+    window.indexing.stop_watching()
     lanes.shutdown()
     if engines.engine:
         engines.engine.close()

@@ -31,6 +31,7 @@ def app_window(qtbot, tmp_path: Path):
     with qtbot.waitSignal(engines.ready, timeout=LOAD_TIMEOUT):
         engines.load(EngineOptions())
     yield window
+    window.indexing.stop_watching()
     window.indexing.cancel()
     lanes.shutdown()
     if engines.engine:
@@ -190,3 +191,11 @@ def test_open_commands(viewer, expected):
         "7",
         "/d/a b.pdf",
     ]
+
+
+def test_a_file_added_to_an_indexed_folder_appears_without_asking(qtbot, app_window, tmp_path: Path):
+    folder = index_golden(qtbot, app_window, tmp_path)
+    assert app_window.indexing.watcher is not None and folder in app_window.indexing.watcher.roots
+    with qtbot.waitSignal(app_window.indexing.finished, timeout=60_000):
+        (folder / "garden.md").write_text("# Garden\n\nThe quince tree needs pruning in late winter.\n")
+    qtbot.waitUntil(lambda: app_window.folder_stats.get(str(folder), (0, 0))[0] == 5, timeout=10_000)

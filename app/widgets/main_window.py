@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.sync()
+        self.indexing.stop_watching()
         self.indexing.cancel()
         super().closeEvent(event)
 
@@ -383,7 +384,8 @@ class MainWindow(QMainWindow):
 
     def index_paths(self, paths: list[Path]) -> None:
         if self.indexing.running:
-            QMessageBox.information(self, "Quarry", "Indexing is already running; add more when it is done.")
+            self.indexing.queue(paths)
+            self.statusBar().showMessage(f"Queued {', '.join(p.name for p in paths)}: indexing is running", 5000)
             return
         self.indexing.run(paths)
 
@@ -474,6 +476,7 @@ class MainWindow(QMainWindow):
 
     # -- models -----------------------------------------------------------------------------
     def on_engine_ready(self, engine: Engine) -> None:
+        self.indexing.watch(engine)
         if self.pages.currentWidget() is self.first_run:
             self._show_empty("Models ready")
         reranker = engine.reranker.name if engine.reranker else "no reranker"
