@@ -64,12 +64,19 @@ def timed(run: Callable[[], object], pairs: int, repeats: int) -> float:
     return median(rates)
 
 
-def bench_quarry(query: str, docs: list[str], per_decode: int, repeats: int) -> tuple[float, float]:
+def default_reranker() -> Path:
+    """The reranker file the app picks from ../shared/models (models.pick)."""
+    from indexer.models import find_models, pick
+
+    return pick(find_models([MODELS]), "reranker")
+
+
+def bench_quarry(query: str, docs: list[str], per_decode: int, repeats: int, path: Path) -> tuple[float, float]:
     from indexer.hardware import detect, place
     from indexer.rerank import Reranker
     from indexer.score_cache import ScoreCache
 
-    reranker = Reranker(RERANKER, place(detect()), pairs_per_decode=per_decode, cache=ScoreCache(0))
+    reranker = Reranker(path, place(detect()), pairs_per_decode=per_decode, cache=ScoreCache(0))
     tokens = [len(reranker._pair_tokens(reranker.model.tokenize(query), d)) for d in docs]
     rate = timed(lambda: reranker.score(query, docs), len(docs), repeats)
     reranker.close()
@@ -150,10 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     query, docs = load_pairs(args.pairs)
     variants: dict[str, float] = {}
     mean_tokens = 0.0
+    chosen = default_reranker()
     for per in args.per_decode:
-        rate, mean_tokens = bench_quarry(query, docs, per, args.repeats)
-        variants[f"quarry ({per} per decode)"] = rate
+        rate, mean_tokens = bench_quarry(query, docs, per, args.repeats, chosen)
+        variants[f"quarry {chosen.stem.rsplit('-', 1)[-1]} ({per} per decode)"] = rate
     rates: dict[str, float | None] = {"quarry": max(variants.values())}
+    if chosen != RERANKER and not args.only_quarry:
+        rate, _ = bench_quarry(query, docs, 2, args.repeats, RERANKER)
+        variants[f"quarry {RERANKER.stem.rsplit('-', 1)[-1]} (2 per decode)"] = rate
     notes: dict[str, str] = {}
     if not args.only_quarry:
         for name, bench in (("sentence_transformers", bench_sentence_transformers), ("onnxruntime", bench_onnxruntime)):

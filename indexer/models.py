@@ -52,10 +52,22 @@ def find_models(folders: list[Path], cache: InfoCache | None = None) -> list[Loc
     return found
 
 
+SMALL_MODEL_BYTES = 1_000_000_000
+
+
 def _preference(model: LocalModel) -> tuple[int, int, str]:
-    """Q8_0 first (the accuracy of f16 at half the size), then smaller, then by name."""
+    """Small models (≤ 1 GB) in f16 first: on the CPUs measured they rerank as fast as or
+    faster than Q8_0 (AVX-512: 35 vs 27 pairs/s; AVX2: about even) and match the reference
+    scores (max |Δlogit| 0.014 vs 0.26). Larger models prefer Q8_0, which halves memory.
+    Then smaller files, then by name."""
     name = model.path.name.lower()
-    return (0 if "q8_0" in name else 1, model.path.stat().st_size, name)
+    size = model.path.stat().st_size
+    full = any(tag in name for tag in ("f16", "bf16"))
+    if size <= SMALL_MODEL_BYTES:
+        rank = 0 if full else 1 if "q8_0" in name else 2
+    else:
+        rank = 0 if "q8_0" in name else 1 if full else 2
+    return (rank, size, name)
 
 
 def pick(models: list[LocalModel], kind: str, wanted: str | None = None) -> Path:

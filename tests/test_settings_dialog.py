@@ -35,21 +35,21 @@ def select(page, file_name: str) -> None:
 def test_choosing_another_reranker_takes_effect_on_the_next_search(qtbot, app_window, tmp_path: Path):  # noqa: F811
     index_golden(qtbot, app_window, tmp_path)
     before = search(qtbot, app_window)
-    assert before.reranker == RERANKER_Q8.stem
+    assert before.reranker == RERANKER_F16.stem  # the default: small models in full precision
     dialog = app_window.open_settings()
     labels = [dialog.rerankers.list.item(r).text() for r in range(dialog.rerankers.list.count())]
     assert any("bge-reranker-v2-m3" in text and "download" in text for text in labels)  # catalogue, not on disk
-    assert any(RERANKER_F16.name in text for text in labels)  # local file
-    select(dialog.rerankers, RERANKER_F16.name)
+    assert any(RERANKER_Q8.name in text for text in labels)  # local file
+    select(dialog.rerankers, RERANKER_Q8.name)
     with qtbot.waitSignal(app_window.preferences.reranker_changed, timeout=60_000) as changed:
         dialog.accept()
-    assert changed.args == [RERANKER_F16.stem, ""]
-    assert RERANKER_F16.stem in app_window.model_label.text()
+    assert changed.args == [RERANKER_Q8.stem, ""]
+    assert RERANKER_Q8.stem in app_window.model_label.text()
     after = search(qtbot, app_window)
-    assert after.reranker == RERANKER_F16.stem
+    assert after.reranker == RERANKER_Q8.stem
     assert Path(after.hits[0].path).name == "boiler-maintenance.md"
     saved = json.loads(app_window.preferences.paths.settings_file.read_text())
-    assert saved["reranker"] == RERANKER_F16.name
+    assert saved["reranker"] == RERANKER_Q8.name
 
 
 def test_turning_reranking_off_and_search_settings_apply_at_once(qtbot, app_window, tmp_path: Path):  # noqa: F811
