@@ -19,7 +19,7 @@ def configure(paths: AppPaths, verbose: int = 0) -> None:
             root.removeHandler(handler)
     paths.logs.mkdir(parents=True, exist_ok=True)
     file_handler = logging.handlers.RotatingFileHandler(
-        paths.logs / "quarry.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        paths.logs / "quarry.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8", errors="backslashreplace"
     )
     file_handler.setFormatter(logging.Formatter(FORMAT))
     file_handler.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)

@@ -63,6 +63,7 @@ class IndexService(QObject):
     failed = Signal(str)
     stats = Signal(dict)  # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped"}
     folders_changed = Signal(list)  # roots with changes on disk (from the watcher's thread)
+    skipped_ready = Signal(list)  # [(path, reason)] of the files indexing skipped
 
     def __init__(self, engines: EngineService, lanes: Lanes) -> None:
         super().__init__()
@@ -162,6 +163,16 @@ class IndexService(QObject):
                 "skipped": sum(1 for d in docs if not d.ok),
             }
         )
+
+    def list_skipped(self) -> None:
+        """Read the skipped files and their reasons (on the search lane): ``skipped_ready``."""
+        engine = self.engines.engine
+        if engine is not None:
+            self.lanes.search.submit(
+                lambda: self.skipped_ready.emit(
+                    sorted((d.path, d.reason) for d in engine.store.all_documents().values() if not d.ok)
+                )
+            )
 
     def remove_folder(self, folder: Path) -> None:
         engine = self.engines.engine

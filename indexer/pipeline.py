@@ -39,6 +39,14 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class _Plan:
     to_index: list[tuple[SourceFile, DocumentRecord | None]] = field(default_factory=list)
@@ -102,6 +110,10 @@ class Indexer:
                 if key in seen:
                     continue
                 seen.add(key)
+                if not _utf8(key):
+                    # The store keys documents by path, and LanceDB holds UTF-8 only.
+                    report.skipped.append(Skipped(source.path, "file name is not valid UTF-8; rename it to index it"))
+                    continue
                 if len(seen) % 200 == 0:
                     progress(Progress("scanning", len(seen), 0, source.path.name))
                 old = existing.get(key)

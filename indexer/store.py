@@ -154,6 +154,9 @@ class Store:
         self.meta.update({"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "dimension": dimension})
         self.meta.setdefault("roots", [])
         self._write_meta()
+        # A process killed between the chunk and document writes leaves chunks of a
+        # half-written document: every opener removes them before anyone reads.
+        self.repair()
 
     # -- meta -------------------------------------------------------------------
     def _read_meta(self) -> dict[str, Any]:

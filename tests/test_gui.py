@@ -199,3 +199,17 @@ def test_a_file_added_to_an_indexed_folder_appears_without_asking(qtbot, app_win
     with qtbot.waitSignal(app_window.indexing.finished, timeout=60_000):
         (folder / "garden.md").write_text("# Garden\n\nThe quince tree needs pruning in late winter.\n")
     qtbot.waitUntil(lambda: app_window.folder_stats.get(str(folder), (0, 0))[0] == 5, timeout=10_000)
+
+
+def test_skipped_files_are_shown_with_their_reasons(qtbot, app_window, tmp_path: Path):
+    folder = shutil.copytree(GOLDEN, tmp_path / "docs")
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    with qtbot.waitSignal(app_window.indexing.finished, timeout=INDEX_TIMEOUT):
+        drop(app_window, [folder])
+    qtbot.waitUntil(lambda: app_window.skipped_button.isVisible(), timeout=10_000)
+    assert app_window.skipped_button.text() == "2 files skipped — show"
+    with qtbot.waitSignal(app_window.indexing.skipped_ready, timeout=10_000):
+        qtbot.mouseClick(app_window.skipped_button, Qt.MouseButton.LeftButton)
+    details = app_window.skipped_box.detailedText()
+    assert "empty.pdf" in details and "empty file" in details and "binary content" in details

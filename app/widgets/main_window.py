@@ -153,7 +153,11 @@ class MainWindow(QMainWindow):
         self.index_label = QLabel("Loading models…")
         self.model_label = QLabel()
         self.device_label = QLabel()
-        self.statusBar().addWidget(self.index_label, 1)
+        self.statusBar().addWidget(self.index_label)
+        self.skipped_button = QPushButton()
+        self.skipped_button.setFlat(True)
+        self.skipped_button.setVisible(False)
+        self.statusBar().addWidget(self.skipped_button, 1)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.device_label)
 
@@ -176,6 +180,8 @@ class MainWindow(QMainWindow):
         self.addAction(preferences_action)
         self.preferences.reranker_changed.connect(self.on_reranker_changed)
         self.first_run.models_ready.connect(self.on_first_run_models_ready)
+        self.skipped_button.clicked.connect(self.indexing.list_skipped)
+        self.indexing.skipped_ready.connect(self.show_skipped)
         self.reindex_button.clicked.connect(self.reindex_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.cancel_button.clicked.connect(self.indexing.cancel)
@@ -455,10 +461,27 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, folder)
             item.setToolTip(folder)
             self.folders.addItem(item)
-        skipped = f", {stats['skipped']} skipped" if stats["skipped"] else ""
-        self.index_label.setText(f"{stats['documents']} documents, {stats['chunks']} chunks{skipped}")
+        self.index_label.setText(f"{stats['documents']} documents, {stats['chunks']} chunks")
+        count = stats["skipped"]
+        self.skipped_button.setText(f"{count} file{'s' if count != 1 else ''} skipped — show")
+        self.skipped_button.setVisible(count > 0)
         if not self.search_field.text().strip():
             self._update_empty_state()
+
+    def show_skipped(self, skipped: list[tuple[str, str]]) -> None:
+        """Which files were left out of the index, and why."""
+        lines = "\n".join(f"{path}\n    {reason}" for path, reason in skipped)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Skipped files",
+            f"{len(skipped)} file{'s were' if len(skipped) != 1 else ' was'} not indexed. "
+            "Quarry only reads your files; fix or convert them and they are picked up on the next run.",
+            QMessageBox.StandardButton.Close,
+            self,
+        )
+        box.setDetailedText(lines)
+        self.skipped_box = box
+        box.open()
 
     # -- settings ---------------------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:
