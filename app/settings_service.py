@@ -74,8 +74,12 @@ class SettingsService(QObject):
         if (old.embedder, old.device, old.threads) != (new.embedder, new.device, new.threads):
             self._reindex = list(folders or []) if old.embedder != new.embedder else []
             self.engines.load(self.engine_options)
-        elif (old.reranker, old.use_reranker) != (new.reranker, new.use_reranker):
-            self.lanes.search.submit(self._switch_reranker, new.reranker, new.use_reranker)
+        else:
+            if (old.reranker, old.use_reranker) != (new.reranker, new.use_reranker):
+                self.lanes.search.submit(self._switch_reranker, new.reranker, new.use_reranker)
+            if old.rules != new.rules and self.engines.engine is not None:
+                # On the index lane, so a run in progress keeps the rules it started with.
+                self.lanes.index.submit(setattr, self.engines.engine.indexer, "rules", new.rules)
         self.changed.emit(new)
 
     def _switch_reranker(self, wanted: str | None, enabled: bool) -> None:

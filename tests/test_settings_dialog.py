@@ -92,3 +92,15 @@ def test_hardware_page_says_what_llama_cpp_was_built_with(app_window):  # noqa: 
     text = dialog.findChildren(type(dialog.rerankers.problem))
     assert any("built with" in label.text() and "CPU" in label.text() for label in text)
     dialog.reject()
+
+
+def test_exclude_patterns_apply_to_the_next_run(qtbot, app_window, tmp_path: Path):  # noqa: F811
+    folder = index_golden(qtbot, app_window, tmp_path)
+    dialog = app_window.open_settings()
+    dialog.exclude.setText("*.html, drafts")
+    dialog.accept()
+    qtbot.waitUntil(lambda: app_window.engines.engine.indexer.rules.exclude == ("*.html", "drafts"), timeout=10_000)
+    with qtbot.waitSignal(app_window.indexing.finished, timeout=120_000):
+        app_window.index_paths([folder])
+    names = {Path(d.path).name for d in app_window.engines.engine.store.all_documents().values()}
+    assert "team-offsite.html" not in names and "sourdough.txt" in names
