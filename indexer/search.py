@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ from indexer.types import Hit, SearchResult
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "vector", "text")
+_first_stage_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quarry-bm25")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +89,23 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}")
         timings: dict[str, float] = {}
+
+        def full_text() -> list[StoredChunk]:
+            start = time.perf_counter()
+            found = self.store.text_search(query, candidates) if mode != "vector" else []
+            timings["text"] = (time.perf_counter() - start) * 1000
+            return found
+
+        # BM25 needs no vector: it runs in LanceDB (GIL released) while the query embeds and
+        # the vector search runs, which takes its time off the first stage on two cores.
+        text_future = _first_stage_pool.submit(full_text)
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
         timings["embed_query"] = (t1 - t0) * 1000
         by_vector = self.store.vector_search(vector, candidates) if mode != "text" else []
-        t2 = time.perf_counter()
-        timings["vector"] = (t2 - t1) * 1000
-        by_text = self.store.text_search(query, candidates) if mode != "vector" else []
-        timings["text"] = (time.perf_counter() - t2) * 1000
+        timings["vector"] = (time.perf_counter() - t1) * 1000
+        by_text = text_future.result()
         chunks = {c.chunk_id: c for c in by_text}
         chunks.update({c.chunk_id: c for c in by_vector})
         fused = rrf([[c.chunk_id for c in by_vector], [c.chunk_id for c in by_text]])
