@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include", action="append", default=[], help="glob of files to include (repeatable)")
     p.add_argument("--exclude", action="append", default=[], help="glob of files or folders to leave out")
 
+    p = sub.add_parser("watch", help="index folders, then keep the index in step with changes until Ctrl+C")
+    p.add_argument("paths", nargs="*", help="folders; none watches the known folders")
+
     p = sub.add_parser("search", help="search the index")
     p.add_argument("query")
     p.add_argument("-k", type=int, help="results to show (default: settings, 10)")
@@ -159,6 +162,37 @@ def cmd_index(args: argparse.Namespace, paths: Any) -> int:
     for skipped in report.skipped:
         print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     return 0
+
+
+def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
+    import threading
+
+    from indexer.engine import Engine
+    from indexer.errors import QuarryError
+    from indexer.watch import FolderWatcher
+
+    engine = Engine(paths, _options(args, rules=_settings(paths).rules, use_reranker=False))
+    roots = [Path(p).expanduser().resolve() for p in args.paths] or [Path(r) for r in engine.store.roots]
+    if not roots:
+        raise QuarryError("nothing to watch: give one or more folders")
+    lock = threading.Lock()
+
+    def index(changed: list[Path]) -> None:
+        with lock:
+            report = engine.indexer.run(changed)
+        stamp = time.strftime("%H:%M:%S")
+        print(f"{stamp} {report.summary()}, {report.chunks_embedded} chunks embedded", flush=True)
+        for skipped in report.skipped:
+            print(f"  skipped {skipped.path}: {skipped.reason}", flush=True)
+
+    index(roots)
+    watcher = FolderWatcher(roots, index).start()
+    print(f"Watching {', '.join(str(r) for r in roots)} (Ctrl+C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        watcher.stop()
 
 
 def cmd_search(args: argparse.Namespace, paths: Any) -> int:
@@ -405,6 +439,7 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
 
 COMMANDS = {
     "index": cmd_index,
+    "watch": cmd_watch,
     "search": cmd_search,
     "models": cmd_models,
     "status": cmd_status,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 
-CLI_WORDS = {"index", "search", "models", "status", "remove", "eval", "--smoke-test", "-h", "--help"}
+CLI_WORDS = {"index", "watch", "search", "models", "status", "remove", "eval", "--smoke-test", "-h", "--help"}
 
 
 def main() -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import GOLDEN, ROOT
@@ -84,3 +86,31 @@ def test_smoke_test(basedir: Path):
     )
     assert run.returncode == 0, run.stderr
     assert "smoke test ok: quarry-guide.md" in run.stdout
+
+
+def test_watch_follows_a_new_file_until_interrupted(tmp_path, basedir):
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "one.md").write_text("# One\n\nThe first note.\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "--basedir", str(basedir), "watch", str(folder)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.startswith("Watching"):
+                (folder / "two.md").write_text("# Two\n\nA note written while quarry watches.\n")
+            if "1 added" in line and any("Watching" in x for x in lines):
+                break
+        assert any("1 added" in x for x in lines[1:]), lines
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert process.returncode == 130
