@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     paths = AppPaths.default(args.basedir).ensure()
     configure(paths, args.verbose)
+    args.saved = _settings(paths)  # read once; the command line's choices go over it
     try:
         if args.smoke_test:
             from app.smoke import smoke_test
@@ -106,7 +107,7 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
     """Engine options: the command line's choices over the saved settings."""
     from indexer.engine import EngineOptions
 
-    saved = _settings(_paths(args))
+    saved = args.saved
     return EngineOptions(
         embedder=args.embedder or saved.embedder,
         reranker=args.reranker or saved.reranker,
@@ -114,12 +115,6 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         threads=saved.threads,
         **extra,
     )
-
-
-def _paths(args: argparse.Namespace) -> Any:
-    from indexer.paths import AppPaths
-
-    return AppPaths.default(args.basedir)
 
 
 def _progress_printer() -> Any:
@@ -171,7 +166,7 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
     from indexer.errors import QuarryError
     from indexer.watch import FolderWatcher
 
-    engine = Engine(paths, _options(args, rules=_settings(paths).rules, use_reranker=False))
+    engine = Engine(paths, _options(args, rules=args.saved.rules, use_reranker=False))
     roots = [Path(p).expanduser().resolve() for p in args.paths] or [Path(r) for r in engine.store.roots]
     if not roots:
         raise QuarryError("nothing to watch: give one or more folders")
@@ -199,7 +194,7 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
     from indexer.search import SearchOptions
 
-    saved = _settings(paths)
+    saved = args.saved
     engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False))
     options = SearchOptions(
         k=args.k or saved.results,
@@ -255,7 +250,7 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
     from indexer.models import find_models
 
     hardware = detect()
-    placement = place(hardware, args.device or _settings(paths).device)
+    placement = place(hardware, args.device or args.saved.device)
     models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
     on_disk = {c.name: c for kind in ("reranker", "embedder") for c in choices(kind, models) if c.entry}
     if args.json:

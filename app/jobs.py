@@ -17,6 +17,17 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def failure_message(exc: Exception, what: str) -> str:
+    """One line for people about a failed job. A QuarryError already says what went wrong;
+    anything else is a bug, logged with its traceback (call this inside the except block)."""
+    from indexer.errors import QuarryError
+
+    if isinstance(exc, QuarryError):
+        return str(exc)
+    log.exception("%s failed", what)
+    return f"{what} failed: {exc}"
+
+
 class Lane:
     def __init__(self, name: str) -> None:
         self.name = name

@@ -3,23 +3,20 @@ through signals. The GUI thread never calls llama.cpp, LanceDB or pypdf; these d
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.jobs import Lanes
+from app.jobs import Lanes, failure_message
 from indexer.cancel import CancelToken
 from indexer.engine import Engine, EngineOptions
-from indexer.errors import Cancelled, QuarryError
+from indexer.errors import Cancelled
 from indexer.paths import AppPaths
 from indexer.search import SearchOptions
 from indexer.types import Hit, IndexReport, Progress
 from indexer.watch import FolderWatcher
-
-log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1
 """Progress reaches the GUI at most ten times a second."""
@@ -43,12 +40,8 @@ class EngineService(QObject):
     def _load(self, options: EngineOptions) -> None:
         try:
             engine = Engine(self.paths, options)
-        except QuarryError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            log.exception("loading models failed")
-            self.failed.emit(f"loading models failed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - failure_message logs it
+            self.failed.emit(failure_message(exc, "loading models"))
             return
         old, self.engine = self.engine, engine
         if old is not None:
@@ -133,14 +126,9 @@ class IndexService(QObject):
 
         try:
             report: IndexReport = engine.indexer.run(paths, cancel, on_progress)
-        except QuarryError as exc:
+        except Exception as exc:  # noqa: BLE001 - failure_message logs it
             self.running = False
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            log.exception("indexing failed")
-            self.running = False
-            self.failed.emit(f"indexing failed: {exc}")
+            self.failed.emit(failure_message(exc, "indexing"))
             return
         self.running = False
         self.finished.emit(report)
@@ -249,6 +237,5 @@ class SearchService(QObject):
                     self.reranked.emit(generation, final)
         except Cancelled:
             return
-        except Exception as exc:
-            log.exception("search failed")
-            self.failed.emit(generation, f"search failed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - failure_message logs it
+            self.failed.emit(generation, failure_message(exc, "search"))

@@ -5,13 +5,12 @@ and idle models are released."""
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.jobs import Lanes
+from app.jobs import Lanes, failure_message
 from app.services import EngineService, IndexService, SearchService
 from indexer import settings as settings_file
 from indexer.cancel import CancelToken
@@ -24,8 +23,6 @@ from indexer.paths import AppPaths
 from indexer.search import SearchOptions
 from indexer.settings import Settings
 from indexer.types import Progress
-
-log = logging.getLogger(__name__)
 
 IDLE_CHECK_MS = 60_000
 
@@ -129,13 +126,13 @@ class SettingsService(QObject):
         except Cancelled:
             self.download_failed.emit(f"Download of {item.name} cancelled; it resumes where it stopped next time.")
             return
-        except QuarryError as exc:
-            self.download_failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - failure_message logs it
+            self.download_failed.emit(failure_message(exc, f"downloading {item.name}"))
             return
-        except Exception as exc:
-            log.exception("download failed")
-            self.download_failed.emit(f"{item.name}: download failed ({exc})")
-            return
+        # Model files are checked and loaded on the models lane; refresh the list there too.
+        self.lanes.models.submit(self._downloaded, path)
+
+    def _downloaded(self, path: Path) -> None:
         engine = self.engines.engine
         if engine is not None:
             engine.refresh_models()

@@ -64,14 +64,19 @@ class FolderWatcher:
         self._watches: dict[Path, ObservedWatch] = {}
         self._dirty: dict[Path, float] = {}
         self._lock = threading.Lock()
+        self._vanished: set[Path] = set()
         self._stop = threading.Event()
+        self._resync = threading.Event()
+        self.ready = threading.Event()
+        """Set once the first watches are in place (start() returns before that)."""
         self._observer = Observer()
         self._thread = threading.Thread(target=self._loop, name="quarry-watch", daemon=True)
 
     # -- control ------------------------------------------------------------------
     def start(self) -> FolderWatcher:
+        """Returns at once: placing recursive watches walks every folder below the roots,
+        which takes seconds for a home folder, so the watcher's own thread does it."""
         self._observer.start()
-        self._sync_watches()
         self._thread.start()
         return self
 
@@ -84,7 +89,7 @@ class FolderWatcher:
     def add(self, root: Path) -> None:
         with self._lock:
             self._roots.add(Path(root).resolve())
-        self._sync_watches()
+        self._resync.set()
 
     def remove(self, root: Path) -> None:
         root = Path(root).resolve()
@@ -121,7 +126,8 @@ class FolderWatcher:
                     continue
                 with self._lock:
                     self._watches[root] = watch
-                if self._thread.is_alive():  # came back: index what is there now
+                if root in self._vanished:  # came back: index what is there now
+                    self._vanished.discard(root)
                     log.info("watched folder is back: %s", root)
                     self.touch(root)
             elif not present and watch is not None:
@@ -132,21 +138,25 @@ class FolderWatcher:
                     pass
                 with self._lock:
                     self._watches.pop(root, None)
+                self._vanished.add(root)
 
     def _loop(self) -> None:
+        self._sync_watches()
+        self.ready.set()
         last_check = time.monotonic()
         while not self._stop.wait(0.2):
             now = time.monotonic()
-            if now - last_check >= RECHECK_S:
+            if now - last_check >= RECHECK_S or self._resync.is_set():
+                self._resync.clear()
                 last_check = now
                 self._sync_watches()
             with self._lock:
-                ready = [r for r, t in self._dirty.items() if now - t >= self.debounce_s]
-                for root in ready:
+                due = [r for r, t in self._dirty.items() if now - t >= self.debounce_s]
+                for root in due:
                     del self._dirty[root]
-            ready = [r for r in ready if r.is_dir()]  # a vanished root waits until it is back
-            if ready:
+            due = [r for r in due if r.is_dir()]  # a vanished root waits until it is back
+            if due:
                 try:
-                    self.on_change(ready)
+                    self.on_change(due)
                 except Exception:
                     log.exception("re-indexing after a change failed")

@@ -48,6 +48,7 @@ def watched(tmp_path: Path, store, embedder):
             pass
 
     watcher = FolderWatcher([folder], reindex, debounce_s=0.5).start()
+    watcher.ready.wait(10)
     yield folder, store, reports, settle
     watcher.stop()
 
