@@ -58,12 +58,12 @@ class Engine:
         self.store = Store(
             paths.index, self.embedder.dimension, self.embedder.fingerprint, reset_on_mismatch=options.reset_on_mismatch
         )
-        self.reranker: Reranker | None = None
-        self.reranker_problem = ""
+        reranker: Reranker | None = None
+        problem = ""
         if options.use_reranker:
-            self.reranker, self.reranker_problem = self._load_reranker(options.reranker)
+            reranker, problem = self._load_reranker(options.reranker)
         self.indexer = Indexer(self.store, self.embedder, options.rules)
-        self.searcher = Searcher(self.store, self.embedder, self.reranker, self.reranker_problem)
+        self.searcher = Searcher(self.store, self.embedder, reranker, problem)
 
     def refresh_models(self) -> list[LocalModel]:
         """Look through the model folders again (after a download or an added file)."""
@@ -76,11 +76,19 @@ class Engine:
         self.refresh_models()
         new, problem = self._load_reranker(wanted) if enabled else (None, "reranking is off in the settings")
         old = self.reranker
-        self.reranker, self.reranker_problem = new, problem
         self.searcher.reranker, self.searcher.reranker_problem = new, problem
         if old is not None:
             old.close()
         return problem
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The searcher's reranker: one place holds it, so a switch cannot leave two."""
+        return self.searcher.reranker
+
+    @property
+    def reranker_problem(self) -> str:
+        return self.searcher.reranker_problem
 
     def release_idle(self, idle_s: float) -> list[str]:
         """Free the memory of models unused for ``idle_s`` seconds; they reload on next use."""
