@@ -403,7 +403,7 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
     placement = place(detect(), args.device or "auto")
     models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
     embedder = Embedder(pick(models, "embedder", args.embedder), placement)
-    reranker = Reranker(pick(models, "reranker", args.reranker), placement)
+    reranker = Reranker(pick(models, "reranker", args.reranker), placement, tuned_dir=paths.tuned_models)
     store_dir = eval_store_dir(paths.cache, folder, embedder.fingerprint, len(dataset.corpus))
     store = Store(store_dir, embedder.dimension, embedder.fingerprint, reset_on_mismatch=True)
     started = time.perf_counter()

@@ -29,7 +29,7 @@ IDLE_CHECK_MS = 60_000
 
 class SettingsService(QObject):
     changed = Signal(object)  # Settings
-    reranker_changed = Signal(str, str)  # model name ('' for none), problem
+    reranker_changed = Signal(str, str)  # model label for people ("" for none), problem
     file_checked = Signal(str, str, str)  # path, kind, problem ('' when usable)
     download_progress = Signal(object)  # Progress
     download_finished = Signal(str)  # path
@@ -84,7 +84,7 @@ class SettingsService(QObject):
         if engine is None:
             return
         problem = engine.switch_reranker(wanted, enabled)
-        self.reranker_changed.emit(engine.reranker.name if engine.reranker else "", problem)
+        self.reranker_changed.emit(engine.reranker.label if engine.reranker else "", problem)
 
     def _after_reload(self, _engine: Engine) -> None:
         if self._reindex:

@@ -16,6 +16,13 @@ EMBEDDER = MODELS / "all-MiniLM-L6-v2-q8_0.gguf"
 RERANKER = MODELS / "quarry-test-reranker-minilm-l6-q8_0.gguf"
 
 
+def default_reranker() -> Path:
+    """The reranker file the app picks from ../shared/models (models.pick)."""
+    from indexer.models import find_models, pick
+
+    return pick(find_models([MODELS]), "reranker")
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

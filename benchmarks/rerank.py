@@ -1,8 +1,8 @@
-"""Rerank throughput, side by side: Quarry's llama.cpp reranker (GGUF q8_0) against
-sentence-transformers' CrossEncoder (PyTorch, CPU, float32) and onnxruntime (the same
-weights exported to ONNX), on ~224-token (query, passage) pairs from SciFact. All three
-run in this process, one after the other, so their ratios come from the same machine
-state. Prints a table, or with --json one object:
+"""Rerank throughput, side by side: Quarry's llama.cpp reranker (the GGUF the app picks from
+../shared/models, loaded as the app loads it) against sentence-transformers' CrossEncoder
+(PyTorch, CPU, float32) and onnxruntime (the same weights exported to ONNX), on ~224-token
+(query, passage) pairs from SciFact. All run in this process, taking turns run by run, so
+their ratios come from the same machine state. Prints a table, or with --json one object:
 {"pairs_per_s": {"quarry": …, "sentence_transformers": …, "onnxruntime": …}, "ratios": …}.
 
 The comparison engines need `make bench-deps` (torch 2.13.0 CPU, sentence-transformers,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import MODELS, RERANKER, SHARED, machine, median, table
+from benchmarks.common import MODELS, RERANKER, SHARED, default_reranker, machine, median, table
 
 HF_DIR = MODELS / "quarry-test-reranker-minilm-l6-hf"
 QUERY = "Vitamin D supplementation reduces the risk of fractures in older adults."
@@ -54,36 +54,62 @@ def load_pairs(n: int, tokens: int = PAIR_TOKENS) -> tuple[str, list[str]]:
     return QUERY, docs
 
 
-def timed(run: Callable[[], object], pairs: int, repeats: int) -> float:
-    run()  # warm-up: first calls allocate and pick kernels
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        rates.append(pairs / (time.perf_counter() - start))
-    return median(rates)
+Runner = tuple[Callable[[], object], Callable[[], None]]
+"""One engine, loaded and warm: (score all pairs once, release)."""
 
 
-def default_reranker() -> Path:
-    """The reranker file the app picks from ../shared/models (models.pick)."""
-    from indexer.models import find_models, pick
-
-    return pick(find_models([MODELS]), "reranker")
-
-
-def bench_quarry(query: str, docs: list[str], per_decode: int, repeats: int, path: Path) -> tuple[float, float]:
+def quarry_runner(
+    query: str,
+    docs: list[str],
+    path: Path,
+    tuned_dir: Path | None,
+    lanes: int | None = None,
+    per_decode: int | None = None,
+) -> Runner:
+    """Quarry's Reranker as the app builds it (tuned_dir set, lanes and pairs per decode
+    left to the defaults), or with the given overrides."""
     from indexer.hardware import detect, place
     from indexer.rerank import Reranker
     from indexer.score_cache import ScoreCache
 
-    reranker = Reranker(path, place(detect()), pairs_per_decode=per_decode, cache=ScoreCache(0))
-    tokens = [len(reranker._pair_tokens(reranker.model.tokenize(query), d)) for d in docs]
-    rate = timed(lambda: reranker.score(query, docs), len(docs), repeats)
-    reranker.close()
-    return rate, sum(tokens) / len(tokens)
+    reranker = Reranker(
+        path, place(detect()), pairs_per_decode=per_decode, cache=ScoreCache(0), lanes=lanes, tuned_dir=tuned_dir
+    )
+    return (lambda: reranker.score(query, docs)), reranker.close
 
 
-def bench_sentence_transformers(query: str, docs: list[str], repeats: int) -> float:
+def quarry_variants(path: Path, tuned_dir: Path, extra: bool) -> dict[str, dict]:
+    """Name -> Reranker arguments. The first is what the app runs."""
+    variants = {"quarry (app default)": {"path": path, "tuned_dir": tuned_dir}}
+    if extra:
+        variants[f"quarry {path.stem.rsplit('-', 1)[-1]} as is, 2 lanes"] = {"path": path, "tuned_dir": None}
+        variants[f"quarry {path.stem.rsplit('-', 1)[-1]} as is, 1 context, 2 per decode"] = {
+            "path": path,
+            "tuned_dir": None,
+            "lanes": 1,
+            "per_decode": 2,
+        }
+        if path != RERANKER:
+            variants[f"quarry {RERANKER.stem.rsplit('-', 1)[-1]}, 2 lanes"] = {"path": RERANKER, "tuned_dir": None}
+    return variants
+
+
+def interleaved(runners: dict[str, Runner], pairs: int, repeats: int) -> dict[str, float]:
+    """Median pairs/s per engine, taking turns run by run so that a noisy spell on a shared
+    machine hits every engine alike. Each runs once first (allocation, kernel choice)."""
+    for run, _ in runners.values():
+        run()
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, (run, _) in runners.items():
+            time.sleep(0.2)  # let another engine's spinning threads go idle
+            start = time.perf_counter()
+            run()
+            rates[name].append(pairs / (time.perf_counter() - start))
+    return {name: median(values) for name, values in rates.items()}
+
+
+def sentence_transformers_runner(query: str, docs: list[str]) -> Runner:
     import torch
     from sentence_transformers import CrossEncoder
 
@@ -91,7 +117,7 @@ def bench_sentence_transformers(query: str, docs: list[str], repeats: int) -> fl
     model = CrossEncoder(str(HF_DIR), max_length=512, device="cpu")
     model.model.float()  # stored as float16 to save space; its config says float32
     pairs = [(query, d) for d in docs]
-    return timed(lambda: model.predict(pairs, batch_size=BATCH, show_progress_bar=False), len(pairs), repeats)
+    return (lambda: model.predict(pairs, batch_size=BATCH, show_progress_bar=False)), lambda: None
 
 
 def export_onnx(folder: Path) -> Path:
@@ -117,7 +143,7 @@ def export_onnx(folder: Path) -> Path:
     return path
 
 
-def bench_onnxruntime(query: str, docs: list[str], repeats: int) -> float:
+def onnxruntime_runner(query: str, docs: list[str]) -> Runner:
     import numpy as np
     import onnxruntime as ort
     from transformers import AutoTokenizer
@@ -129,50 +155,52 @@ def bench_onnxruntime(query: str, docs: list[str], repeats: int) -> float:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         session = ort.InferenceSession(str(export_onnx(Path(folder))), options, providers=["CPUExecutionProvider"])
 
-        def run() -> None:
-            for start in range(0, len(docs), BATCH):
-                batch = tokenizer(
-                    [query] * len(docs[start : start + BATCH]),
-                    docs[start : start + BATCH],
-                    padding=True,
-                    truncation=True,
-                    max_length=512,
-                    return_tensors="np",
-                )
-                session.run(
-                    None, {k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
-                )
+    def run() -> None:
+        for start in range(0, len(docs), BATCH):
+            batch = tokenizer(
+                [query] * len(docs[start : start + BATCH]),
+                docs[start : start + BATCH],
+                padding=True,
+                truncation=True,
+                max_length=512,
+                return_tensors="np",
+            )
+            session.run(None, {k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")})
 
-        return timed(run, len(docs), repeats)
+    return run, lambda: None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=48)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--per-decode", type=int, nargs="*", default=[1, 2, 4])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--variants", action="store_true", help="also run Quarry without its CPU tuning")
     parser.add_argument("--only-quarry", action="store_true", help="skip PyTorch and onnxruntime")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     query, docs = load_pairs(args.pairs)
-    variants: dict[str, float] = {}
-    mean_tokens = 0.0
     chosen = default_reranker()
-    for per in args.per_decode:
-        rate, mean_tokens = bench_quarry(query, docs, per, args.repeats, chosen)
-        variants[f"quarry {chosen.stem.rsplit('-', 1)[-1]} ({per} per decode)"] = rate
-    rates: dict[str, float | None] = {"quarry": max(variants.values())}
-    if chosen != RERANKER and not args.only_quarry:
-        rate, _ = bench_quarry(query, docs, 2, args.repeats, RERANKER)
-        variants[f"quarry {RERANKER.stem.rsplit('-', 1)[-1]} (2 per decode)"] = rate
     notes: dict[str, str] = {}
-    if not args.only_quarry:
-        for name, bench in (("sentence_transformers", bench_sentence_transformers), ("onnxruntime", bench_onnxruntime)):
+    with tempfile.TemporaryDirectory() as tuned:
+        runners: dict[str, Runner] = {}
+        for name, kwargs in quarry_variants(chosen, Path(tuned), args.variants).items():
+            runners[name] = quarry_runner(query, docs, **kwargs)
+        others = {"sentence_transformers": sentence_transformers_runner, "onnxruntime": onnxruntime_runner}
+        for name, make in ({} if args.only_quarry else others).items():
             try:
-                rates[name] = bench(query, docs, args.repeats)
+                runners[name] = make(query, docs)
             except ImportError as exc:
-                rates[name], notes[name] = None, f"not installed ({exc.name}); run make bench-deps"
+                notes[name] = f"not installed ({exc.name}); run make bench-deps"
+        measured = interleaved(runners, len(docs), args.repeats)
+        for _, close in runners.values():
+            close()
+    variants = {k: v for k, v in measured.items() if k.startswith("quarry")}
+    rates: dict[str, float | None] = {"quarry": measured["quarry (app default)"]}
+    for name in ("sentence_transformers", "onnxruntime"):
+        if not args.only_quarry:
+            rates[name] = measured.get(name)
     ratios = {f"quarry/{k}": rates["quarry"] / v for k, v in rates.items() if k != "quarry" and v}  # type: ignore[operator]
+    mean_tokens = pair_tokens(query, docs)
     if args.json:
         out = {
             "pairs_per_s": rates,
@@ -185,8 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(json.dumps(out))
         return 0
-    print(f"Rerank throughput, {len(docs)} pairs of ~{mean_tokens:.0f} tokens, median of {args.repeats} runs")
-    print(f"Machine: {machine()}\n")
+    print(
+        f"Rerank throughput, {len(docs)} pairs of ~{mean_tokens:.0f} tokens, median of {args.repeats} interleaved runs"
+    )
+    print(f"Machine: {machine()}; app default reranker file: {chosen.name}\n")
     rows = [[name, f"{rate:.1f}", ""] for name, rate in variants.items()]
     for name in ("sentence_transformers", "onnxruntime"):
         if name in rates:
@@ -195,6 +225,17 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([f"{name} (batch {BATCH})", f"{value:.1f}" if value else "-", ratio])
     print(table(["engine", "pairs/s", "ratio"], rows))
     return 0
+
+
+def pair_tokens(query: str, docs: list[str]) -> float:
+    """Mean tokens per pair as the reranker sees them ([CLS] q [SEP] d [SEP])."""
+    from indexer.llm import LlamaModel
+
+    model = LlamaModel(RERANKER, n_threads=1)
+    q = len(model.tokenize(query))
+    mean = sum(q + len(model.tokenize(d)) + 3 for d in docs) / len(docs)
+    model.close()
+    return mean
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import EMBEDDER, RERANKER, SHARED, machine, peak_rss_mb, table
+from benchmarks.common import EMBEDDER, SHARED, default_reranker, machine, peak_rss_mb, table
 
 CHUNKS_PER_DOC = 50
 WORDS_PER_CHUNK = 110
@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             built_s, build_rss = build(store_dir, args.chunks)
         placement = place(detect(), "auto")
         embedder = Embedder(EMBEDDER, placement)
-        reranker = Reranker(RERANKER, placement, cache=ScoreCache(0))
+        # The reranker the app picks, loaded as the app loads it (a bf16 copy on CPUs made for it).
+        reranker = Reranker(default_reranker(), placement, cache=ScoreCache(0), tuned_dir=Path(scratch) / "tuned")
         store = Store(store_dir, DIMENSION, "synthetic|100k")
         # The synthetic store's fingerprint is not the embedder's; search does not check it.
         searcher = Searcher(store, embedder, reranker)

@@ -50,3 +50,16 @@ stay above it (docs/quality.md)."""
 RERANK_CACHE_PAIRS = 20_000
 """(model, query, passage) scores kept in memory: a refined or repeated query re-scores only
 new pairs. ~100 bytes each, so about 2 MB."""
+
+# Reranking ----------------------------------------------------------------
+RERANK_MAX_PAIR_TOKENS = 1024
+"""A pair's context is capped here (or at the model's trained context, if smaller): chunks
+hold at most CHUNK_MAX_TOKENS and queries QUERY_MAX_TOKENS, so a rerank template's tokens
+still fit, while a 40,960-token model (Qwen3) does not reserve buffers for 40,960."""
+
+RERANK_LANE_MAX_BYTES = 300 * 1024 * 1024
+"""CPU rerankers up to this file size run one lane (context) per thread, each lane one
+thread, instead of one context sharing every thread. MiniLM-L6 (46 MB f16) on 2 cores:
+53.8 pairs/s against 42.8 (benchmarks/rerank.py). Larger models keep one lane: their
+operations are long enough that thread synchronisation matters less, and each lane holds
+its own compute buffers."""

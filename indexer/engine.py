@@ -101,7 +101,7 @@ class Engine:
     def _load_reranker(self, wanted: str | None) -> tuple[Reranker | None, str]:
         try:
             path = pick(self.models, "reranker", wanted)
-            return Reranker(path, self.placement, info=self._info(path)), ""
+            return Reranker(path, self.placement, info=self._info(path), tuned_dir=self.paths.tuned_models), ""
         except QuarryError as exc:
             log.warning("reranker unavailable: %s", exc)
             return None, f"reranker unavailable: {exc}"

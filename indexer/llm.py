@@ -125,8 +125,14 @@ def cpu_threads() -> int:
 
 
 class LlamaModel:
-    """A loaded GGUF with one context, for embedding or rank pooling. Not thread-safe:
-    callers hold ``lock`` around tokenize and decode."""
+    """A loaded GGUF with one or more contexts ("lanes"), for embedding or rank pooling.
+
+    Callers hold ``lock`` around tokenize and decode. With ``n_lanes`` > 1 the model's
+    weights are loaded once and each lane gets its own context and threads: while the
+    lock is held, one caller thread per lane may call ``decode(..., lane=i)`` at the same
+    time (ctypes releases the GIL inside llama.cpp). On a CPU, lanes of one thread each
+    beat one context sharing all threads for small models: ggml synchronises its threads
+    after every operation, and a small model's operations are short."""
 
     def __init__(
         self,
@@ -138,13 +144,15 @@ class LlamaModel:
         n_threads: int | None = None,
         n_gpu_layers: int = 0,
         flash_attn: bool = True,
+        n_lanes: int = 1,
     ) -> None:
         self.path = path
         self.lock = threading.Lock()
         self._settings = (pooling, n_ctx, n_seq_max, n_threads, n_gpu_layers, flash_attn)
+        self.n_lanes = max(1, n_lanes)
         self._model = None
-        self._ctx = None
-        self._batch = None
+        self._ctxs: list[Any] = []
+        self._batches: list[Any] = []
         self.last_used = time.monotonic()
         self._open()
 
@@ -175,18 +183,21 @@ class LlamaModel:
                 ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
             )
             threads = n_threads or cpu_threads()
-            ctx_params.n_threads = threads
-            ctx_params.n_threads_batch = threads
+            per_lane = max(1, threads // self.n_lanes)
+            ctx_params.n_threads = per_lane
+            ctx_params.n_threads_batch = per_lane
             ctx_params.kv_unified = False  # each sequence gets its own n_ctx / n_seq_max slot
-            self._ctx = ll.llama_init_from_model(self._model, ctx_params)
-            if not self._ctx:
-                raise ModelInvalid(f"llama.cpp could not create a context for {path.name}")
+            for _ in range(self.n_lanes):
+                ctx = ll.llama_init_from_model(self._model, ctx_params)
+                if not ctx:
+                    raise ModelInvalid(f"llama.cpp could not create a context for {path.name}")
+                self._ctxs.append(ctx)
+                self._batches.append(ll.llama_batch_init(ctx_size, 0, 1))
             self.n_ctx = ctx_size
             self.n_seq_max = n_seq_max
             self.n_threads = threads
-            self.pooling = int(ll.llama_pooling_type(self._ctx))
+            self.pooling = int(ll.llama_pooling_type(self._ctxs[0]))
             self.n_out = self.n_cls_out if self.pooling == ll.LLAMA_POOLING_TYPE_RANK else self.n_embd
-            self._batch = ll.llama_batch_init(ctx_size, 0, 1)
         except BaseException:
             self.close()
             raise
@@ -245,8 +256,9 @@ class LlamaModel:
                 return list(buffer[:n])
             capacity = -n
 
-    def decode(self, sequences: list[list[int]]) -> np.ndarray:
-        """Run sequences through the model in one batch; one pooled row per sequence.
+    def decode(self, sequences: list[list[int]], lane: int = 0) -> np.ndarray:
+        """Run sequences through the model in one batch on one lane; one pooled row per
+        sequence.
 
         The caller must keep every sequence within ``n_ctx / n_seq_max`` tokens: llama.cpp
         aborts the whole process on an over-long input, so this checks before it calls.
@@ -259,7 +271,7 @@ class LlamaModel:
             raise ValueError(f"{len(sequences)} sequences of {total} tokens do not fit this context")
         if any(not s or len(s) > limit for s in sequences):
             raise ValueError(f"every sequence must hold 1..{limit} tokens")
-        batch = self._batch
+        ctx, batch = self._ctxs[lane], self._batches[lane]
         i = 0
         for seq_id, tokens in enumerate(sequences):
             for pos, token in enumerate(tokens):
@@ -270,15 +282,15 @@ class LlamaModel:
                 batch.logits[i] = True
                 i += 1
         batch.n_tokens = total
-        memory = ll.llama_get_memory(self._ctx)
+        memory = ll.llama_get_memory(ctx)
         if memory:
             ll.llama_memory_clear(memory, True)
-        status = ll.llama_decode(self._ctx, batch)
+        status = ll.llama_decode(ctx, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode failed with status {status}")
         out = np.empty((len(sequences), self.n_out), dtype=np.float32)
         for seq_id in range(len(sequences)):
-            pointer = ll.llama_get_embeddings_seq(self._ctx, seq_id)
+            pointer = ll.llama_get_embeddings_seq(ctx, seq_id)
             if not pointer:
                 raise RuntimeError("llama.cpp returned no pooled output")
             out[seq_id] = np.ctypeslib.as_array(pointer, shape=(self.n_out,))
@@ -286,12 +298,12 @@ class LlamaModel:
 
     def close(self) -> None:
         ll = llama_cpp()
-        if self._batch is not None:
-            ll.llama_batch_free(self._batch)
-            self._batch = None
-        if self._ctx:
-            ll.llama_free(self._ctx)
-            self._ctx = None
+        for batch in self._batches:
+            ll.llama_batch_free(batch)
+        self._batches = []
+        for ctx in self._ctxs:
+            ll.llama_free(ctx)
+        self._ctxs = []
         if self._model:
             ll.llama_model_free(self._model)
             self._model = None

@@ -27,6 +27,11 @@ class AppPaths:
         return self.data / "index"
 
     @property
+    def tuned_models(self) -> Path:
+        """CPU-tuned copies of models (indexer.tuned); safe to delete, they are remade."""
+        return self.cache / "tuned-models"
+
+    @property
     def settings_file(self) -> Path:
         return self.config / "settings.json"
 

@@ -6,24 +6,38 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.cancel import NEVER, CancelToken
-from indexer.constants import QUERY_MAX_TOKENS
+from indexer.constants import QUERY_MAX_TOKENS, RERANK_LANE_MAX_BYTES, RERANK_MAX_PAIR_TOKENS
 from indexer.gguf_info import RERANK_TEMPLATE_KEY, GGUFInfo, validate
 from indexer.hardware import Placement, load_model
 from indexer.llm import llama_cpp
 from indexer.score_cache import ScoreCache, model_identity
+from indexer.tuned import tuned_copy
 
 log = logging.getLogger(__name__)
 
 
 CPU_PAIRS_PER_DECODE = 2
-"""Measured with benchmarks/rerank.py on a 2-core AMD EPYC (AVX-512 variant): 2 pairs per
-decode 31.9 pairs/s, 1 pair 29.2, 4 pairs 27.2. More pairs make bigger matrix products but
-llama.cpp's encoder attends across the whole batch (masked), so the cost grows again."""
+"""For a CPU reranker in a single lane (a large model). Measured with benchmarks/rerank.py
+on a 2-core AMD EPYC (AVX-512 variant): 2 pairs per decode 31.9 pairs/s, 1 pair 29.2,
+4 pairs 27.2. More pairs make bigger matrix products but llama.cpp's encoder attends across
+the whole batch (masked), so the cost grows again. With one lane per thread, 1 pair per
+decode per lane measured best (53.8 against 51.2 for 2)."""
+
+GPU_PAIRS_PER_DECODE = 16
+
+
+def cpu_lanes(placement: Placement, model_bytes: int) -> int:
+    """Contexts to run side by side: one per thread for small models on a CPU, else one."""
+    if placement.on_gpu or model_bytes > RERANK_LANE_MAX_BYTES:
+        return 1
+    return max(1, placement.threads)
 
 
 def sigmoid(x: float) -> float:
@@ -57,15 +71,30 @@ class Reranker:
         pairs_per_decode: int | None = None,
         info: GGUFInfo | None = None,
         cache: ScoreCache | None = None,
+        lanes: int | None = None,
+        tuned_dir: Path | None = None,
     ) -> None:
+        """Args:
+        pairs_per_decode: pairs in one llama.cpp batch (default: measured per device).
+        lanes: contexts scoring side by side (default: ``cpu_lanes``).
+        tuned_dir: where a CPU-tuned (bf16) copy may be kept; None loads ``path`` as it is.
+        """
         self.info = validate(path, "reranker", info)
         self.path = path
+        self.loaded_path = path if tuned_dir is None or placement.on_gpu else tuned_copy(path, tuned_dir, self.info)
         self.cache = cache if cache is not None else ScoreCache()
-        self._identity = model_identity(path)
+        self._identity = model_identity(self.loaded_path)
         ll = llama_cpp()
-        per_decode = pairs_per_decode or (16 if placement.on_gpu else CPU_PAIRS_PER_DECODE)
+        n_lanes = lanes if lanes is not None else cpu_lanes(placement, path.stat().st_size)
+        default_per_decode = GPU_PAIRS_PER_DECODE if placement.on_gpu else (1 if n_lanes > 1 else CPU_PAIRS_PER_DECODE)
+        per_decode = pairs_per_decode or default_per_decode
         self.model, self.placement = load_model(
-            path, placement, pooling=ll.LLAMA_POOLING_TYPE_RANK, n_seq_max=per_decode
+            self.loaded_path,
+            placement,
+            pooling=ll.LLAMA_POOLING_TYPE_RANK,
+            n_ctx=RERANK_MAX_PAIR_TOKENS,
+            n_seq_max=per_decode,
+            n_lanes=n_lanes,
         )
         self.max_tokens = self.model.n_ctx // self.model.n_seq_max
         special = self.model.special_tokens()
@@ -77,6 +106,11 @@ class Reranker:
     @property
     def name(self) -> str:
         return self.path.stem
+
+    @property
+    def label(self) -> str:
+        """For people: the model, and the bf16 copy when this CPU runs one."""
+        return f"{self.name} (bf16 for this CPU)" if self.loaded_path != self.path else self.name
 
     def _pair_tokens(self, query: list[int], doc_text: str) -> list[int]:
         s = self._special
@@ -119,25 +153,28 @@ class Reranker:
             else:
                 raw[i] = cached
         from_cache = len(documents) - len(todo)
-        complete = True
         with self.model.lock:
             query_tokens = self.model.tokenize(query)[:QUERY_MAX_TOKENS]
             pairs = {i: self._pair_tokens(query_tokens, documents[i]) for i in todo}
             # Similar lengths together: a multi-pair decode pays for its longest member.
             order = sorted(todo, key=lambda i: len(pairs[i]))
             step = self.model.n_seq_max
-            for start in range(0, len(order), step):
-                cancel.raise_if_cancelled()
-                if deadline is not None and time.monotonic() > deadline:
-                    complete = False
-                    break
-                group = order[start : start + step]
-                out = self.model.decode([pairs[i] for i in group])
-                for row, i in enumerate(group):
-                    raw[i] = float(out[row, 0])
-                    self.cache.put(keys[i], raw[i])
+            groups = iter([order[start : start + step] for start in range(0, len(order), step)])
+            run_lanes(self.model.n_lanes, groups, self._decode_group(pairs, keys, raw), cancel, deadline)
+        complete = not any(math.isnan(raw[i]) for i in todo)
         scores = [x if math.isnan(x) else self.normalise(x) for x in raw]
         return Scores(scores=scores, raw=raw, complete=complete, from_cache=from_cache)
+
+    def _decode_group(
+        self, pairs: dict[int, list[int]], keys: list[bytes], raw: list[float]
+    ) -> Callable[[list[int], int], None]:
+        def decode(group: list[int], lane: int) -> None:
+            out = self.model.decode([pairs[i] for i in group], lane=lane)
+            for row, i in enumerate(group):
+                raw[i] = float(out[row, 0])
+                self.cache.put(keys[i], raw[i])
+
+        return decode
 
     def normalise(self, raw: float) -> float:
         return min(1.0, max(0.0, raw)) if self.outputs_probability else sigmoid(raw)
@@ -145,3 +182,45 @@ class Reranker:
     def close(self) -> None:
         with self.model.lock:
             self.model.close()
+
+
+def run_lanes(
+    n_lanes: int,
+    groups: Iterator[list[int]],
+    work: Callable[[list[int], int], None],
+    cancel: CancelToken,
+    deadline: float | None,
+) -> None:
+    """Hand ``groups`` to ``work(group, lane)`` from ``n_lanes`` threads, each taking the next
+    group when it is free. Stops taking groups at the deadline (the rest stay unscored) or
+    when cancelled; the first error or cancellation is raised here once every lane is idle."""
+    take = threading.Lock()
+    failures: list[BaseException] = []
+
+    def lane_loop(lane: int) -> None:
+        while not failures:
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            with take:
+                group = next(groups, None)
+            if group is None:
+                return
+            try:
+                cancel.raise_if_cancelled()
+                work(group, lane)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failures.append(exc)
+                return
+
+    if n_lanes == 1:
+        lane_loop(0)
+    else:
+        threads = [
+            threading.Thread(target=lane_loop, args=(lane,), name=f"rerank-lane-{lane}") for lane in range(n_lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]

@@ -16,8 +16,9 @@ def run(*args: str) -> dict:
 
 
 def test_rerank_benchmark_runs():
-    result = run("benchmarks/rerank.py", "--pairs", "4", "--repeats", "1", "--per-decode", "1", "--only-quarry")
+    result = run("benchmarks/rerank.py", "--pairs", "4", "--repeats", "1", "--variants", "--only-quarry")
     assert result["pairs_per_s"]["quarry"] > 0
+    assert len(result["variants"]) >= 3 and all(rate > 0 for rate in result["variants"].values())
 
 
 def test_index_benchmark_runs():

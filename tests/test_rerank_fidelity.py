@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from indexer.rerank import Reranker, sigmoid
+from indexer.cancel import NEVER, CancelToken
+from indexer.errors import Cancelled
+from indexer.gguf_info import read_info
+from indexer.rerank import Reranker, run_lanes, sigmoid
 from indexer.score_cache import ScoreCache
+from indexer.tuned import cpu_has_bf16
 from tests.conftest import MODELS, RERANKER_F16, RERANKER_Q8
 
 REFERENCE = json.loads((MODELS / "quarry-test-reranker-minilm-l6.reference.json").read_text())
@@ -116,3 +123,78 @@ def test_idle_model_is_released_and_reloads_with_the_same_scores(placement):
         assert again == pytest.approx(first, abs=1e-5)
     finally:
         reranker.close()
+
+
+def test_lanes_score_side_by_side_with_the_same_results(placement):
+    one = Reranker(RERANKER_F16, placement, lanes=1, pairs_per_decode=1, cache=ScoreCache(0))
+    two = Reranker(RERANKER_F16, placement, lanes=2, pairs_per_decode=1, cache=ScoreCache(0))
+    try:
+        assert (one.model.n_lanes, two.model.n_lanes) == (1, 2)
+        query, docs = PAIRS[0]["query"], [p["document"] for p in PAIRS[:9]]
+        alone, side_by_side = one.score(query, docs), two.score(query, docs)
+        assert side_by_side.complete
+        assert side_by_side.raw == pytest.approx(alone.raw, abs=1e-3)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_failing_or_cancelled_lane_stops_the_others_and_raises_in_the_caller():
+    done: list[int] = []
+
+    def work(group: list[int], lane: int) -> None:
+        if group == [3]:
+            raise RuntimeError("lane failed")
+        time.sleep(0.01)
+        done.append(group[0])
+
+    with pytest.raises(RuntimeError, match="lane failed"):
+        run_lanes(2, iter([[i] for i in range(50)]), work, NEVER, None)
+    assert len(done) < 49  # the other lane stopped taking groups
+    cancelled = CancelToken()
+    cancelled.cancel()
+    with pytest.raises(Cancelled):
+        run_lanes(2, iter([[i] for i in range(5)]), work, cancelled, None)
+
+
+def test_a_bf16_copy_runs_on_cpus_made_for_it_and_leaves_the_source_alone(placement, tmp_path: Path):
+    before = hashlib.sha256(RERANKER_F16.read_bytes()).hexdigest()
+    reranker = Reranker(RERANKER_F16, placement, pairs_per_decode=1, tuned_dir=tmp_path)
+    try:
+        if not cpu_has_bf16():
+            assert reranker.loaded_path == RERANKER_F16 and not any(tmp_path.iterdir())
+            pytest.skip("this CPU has no AVX512-BF16: the file is used as it is (checked above)")
+        copy = reranker.loaded_path
+        assert copy.parent == tmp_path and copy.name.endswith(".bf16.gguf")
+        assert read_info(copy).file_type == 32  # LLAMA_FTYPE_MOSTLY_BF16
+        assert "bf16" in reranker.label and reranker.name == RERANKER_F16.stem
+        for pair in PAIRS:  # measured: max 0.065 logits from the PyTorch reference
+            result = reranker.score(pair["query"], [pair["document"]])
+            assert abs(result.raw[0] - pair["logit"]) <= 0.1, pair["source"]
+            assert abs(result.scores[0] - sigmoid(pair["logit"])) <= 0.02
+    finally:
+        reranker.close()
+    made = copy.stat().st_mtime_ns
+    again = Reranker(RERANKER_F16, placement, tuned_dir=tmp_path)
+    quantized = Reranker(RERANKER_Q8, placement, tuned_dir=tmp_path)
+    try:
+        assert again.loaded_path == copy and copy.stat().st_mtime_ns == made  # made once, reused
+        assert quantized.loaded_path == RERANKER_Q8  # never converted twice
+    finally:
+        again.close()
+        quantized.close()
+    assert hashlib.sha256(RERANKER_F16.read_bytes()).hexdigest() == before
+
+
+def test_a_failed_conversion_falls_back_to_the_file_as_it_is(placement, tmp_path: Path, caplog):
+    not_a_folder = tmp_path / "tuned-models"
+    not_a_folder.write_text("a file where the cache folder should be")
+    reranker = Reranker(RERANKER_F16, placement, pairs_per_decode=1, tuned_dir=not_a_folder)
+    try:
+        assert reranker.loaded_path == RERANKER_F16 and reranker.label == RERANKER_F16.stem
+        pair = PAIRS[0]
+        assert abs(reranker.score(pair["query"], [pair["document"]]).raw[0] - pair["logit"]) <= 0.05
+    finally:
+        reranker.close()
+    if cpu_has_bf16():
+        assert "could not make a bf16 copy" in caplog.text

@@ -502,7 +502,7 @@ class MainWindow(QMainWindow):
         self.indexing.watch(engine)
         if self.pages.currentWidget() is self.first_run:
             self._show_empty("Models ready")
-        reranker = engine.reranker.name if engine.reranker else "no reranker"
+        reranker = engine.reranker.label if engine.reranker else "no reranker"
         self.model_label.setText(f"{engine.embedder.path.stem} · {reranker}")
         self.device_label.setText(engine.device_label)
         if engine.reranker is None:
