@@ -248,6 +248,7 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
     from indexer.gguf_info import InfoCache
     from indexer.hardware import detect, place
     from indexer.models import find_models
+    from indexer.tuned import cpu_has_bf16
 
     hardware = detect()
     placement = place(hardware, args.device or args.saved.device)
@@ -258,6 +259,7 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
             json.dumps(
                 {
                     "device": placement.label,
+                    "cpu_bf16": cpu_has_bf16(),
                     "backends": list(hardware.backends),
                     "devices": [d.description for d in hardware.devices],
                     "model_dirs": [str(d) for d in paths.model_dirs()],
@@ -294,6 +296,10 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
         )
         return 0
     print(f"Device: {placement.label}  (llama.cpp backends: {', '.join(hardware.backends)})")
+    if not placement.on_gpu and cpu_has_bf16():
+        print(
+            f"This CPU has AVX512-BF16: f16 and f32 rerankers up to 1 GB run as bf16 copies kept in {paths.tuned_models}"
+        )
     print(f"Model folders: {', '.join(str(d) for d in paths.model_dirs()) or '(none)'}")
     print("\nCatalogue (quarry models pull NAME):")
     for e in catalogue():

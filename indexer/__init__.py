@@ -5,3 +5,7 @@ progress callback, so the GUI, the CLI, benchmarks and tests drive it the same w
 """
 
 __version__ = "0.1.0"
+
+from indexer.malloc import limit_malloc_arenas
+
+limit_malloc_arenas()

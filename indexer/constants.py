@@ -57,9 +57,10 @@ RERANK_MAX_PAIR_TOKENS = 1024
 hold at most CHUNK_MAX_TOKENS and queries QUERY_MAX_TOKENS, so a rerank template's tokens
 still fit, while a 40,960-token model (Qwen3) does not reserve buffers for 40,960."""
 
-RERANK_LANE_MAX_BYTES = 300 * 1024 * 1024
+LANE_MAX_BYTES = 300 * 1024 * 1024
 """CPU rerankers up to this file size run one lane (context) per thread, each lane one
-thread, instead of one context sharing every thread. MiniLM-L6 (46 MB f16) on 2 cores:
-53.8 pairs/s against 42.8 (benchmarks/rerank.py). Larger models keep one lane: their
-operations are long enough that thread synchronisation matters less, and each lane holds
-its own compute buffers."""
+thread, instead of one context sharing every thread (indexer/lanes.py). Larger models keep
+one lane: their operations are long enough that thread synchronisation matters less, and
+each lane holds its own compute buffers. The embedder keeps one lane: indexing the shared
+PDFs took 118.3 s with two lanes and 118.7 s with one (the text extractor's process has
+the other core much of the time), and two lanes cost 44 MB more."""

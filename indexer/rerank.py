@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.cancel import NEVER, CancelToken
-from indexer.constants import QUERY_MAX_TOKENS, RERANK_LANE_MAX_BYTES, RERANK_MAX_PAIR_TOKENS
+from indexer.constants import QUERY_MAX_TOKENS, RERANK_MAX_PAIR_TOKENS
 from indexer.gguf_info import RERANK_TEMPLATE_KEY, GGUFInfo, validate
 from indexer.hardware import Placement, load_model
+from indexer.lanes import Lanes, cpu_lanes
 from indexer.llm import llama_cpp
 from indexer.score_cache import ScoreCache, model_identity
 from indexer.tuned import tuned_copy
@@ -31,13 +30,6 @@ the whole batch (masked), so the cost grows again. With one lane per thread, 1 p
 decode per lane measured best (53.8 against 51.2 for 2)."""
 
 GPU_PAIRS_PER_DECODE = 16
-
-
-def cpu_lanes(placement: Placement, model_bytes: int) -> int:
-    """Contexts to run side by side: one per thread for small models on a CPU, else one."""
-    if placement.on_gpu or model_bytes > RERANK_LANE_MAX_BYTES:
-        return 1
-    return max(1, placement.threads)
 
 
 def sigmoid(x: float) -> float:
@@ -96,6 +88,7 @@ class Reranker:
             n_seq_max=per_decode,
             n_lanes=n_lanes,
         )
+        self._lanes = Lanes(self.model.n_lanes)
         self.max_tokens = self.model.n_ctx // self.model.n_seq_max
         special = self.model.special_tokens()
         self._special = special
@@ -159,8 +152,8 @@ class Reranker:
             # Similar lengths together: a multi-pair decode pays for its longest member.
             order = sorted(todo, key=lambda i: len(pairs[i]))
             step = self.model.n_seq_max
-            groups = iter([order[start : start + step] for start in range(0, len(order), step)])
-            run_lanes(self.model.n_lanes, groups, self._decode_group(pairs, keys, raw), cancel, deadline)
+            groups = [order[start : start + step] for start in range(0, len(order), step)]
+            self._lanes.run(groups, self._decode_group(pairs, keys, raw), cancel, deadline)
         complete = not any(math.isnan(raw[i]) for i in todo)
         scores = [x if math.isnan(x) else self.normalise(x) for x in raw]
         return Scores(scores=scores, raw=raw, complete=complete, from_cache=from_cache)
@@ -182,45 +175,4 @@ class Reranker:
     def close(self) -> None:
         with self.model.lock:
             self.model.close()
-
-
-def run_lanes(
-    n_lanes: int,
-    groups: Iterator[list[int]],
-    work: Callable[[list[int], int], None],
-    cancel: CancelToken,
-    deadline: float | None,
-) -> None:
-    """Hand ``groups`` to ``work(group, lane)`` from ``n_lanes`` threads, each taking the next
-    group when it is free. Stops taking groups at the deadline (the rest stay unscored) or
-    when cancelled; the first error or cancellation is raised here once every lane is idle."""
-    take = threading.Lock()
-    failures: list[BaseException] = []
-
-    def lane_loop(lane: int) -> None:
-        while not failures:
-            if deadline is not None and time.monotonic() > deadline:
-                return
-            with take:
-                group = next(groups, None)
-            if group is None:
-                return
-            try:
-                cancel.raise_if_cancelled()
-                work(group, lane)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                failures.append(exc)
-                return
-
-    if n_lanes == 1:
-        lane_loop(0)
-    else:
-        threads = [
-            threading.Thread(target=lane_loop, args=(lane,), name=f"rerank-lane-{lane}") for lane in range(n_lanes)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    if failures:
-        raise failures[0]
+        self._lanes.close()

@@ -14,7 +14,8 @@ import pytest
 from indexer.cancel import NEVER, CancelToken
 from indexer.errors import Cancelled
 from indexer.gguf_info import read_info
-from indexer.rerank import Reranker, run_lanes, sigmoid
+from indexer.lanes import Lanes
+from indexer.rerank import Reranker, sigmoid
 from indexer.score_cache import ScoreCache
 from indexer.tuned import cpu_has_bf16
 from tests.conftest import MODELS, RERANKER_F16, RERANKER_Q8
@@ -148,13 +149,20 @@ def test_a_failing_or_cancelled_lane_stops_the_others_and_raises_in_the_caller()
         time.sleep(0.01)
         done.append(group[0])
 
-    with pytest.raises(RuntimeError, match="lane failed"):
-        run_lanes(2, iter([[i] for i in range(50)]), work, NEVER, None)
-    assert len(done) < 49  # the other lane stopped taking groups
-    cancelled = CancelToken()
-    cancelled.cancel()
-    with pytest.raises(Cancelled):
-        run_lanes(2, iter([[i] for i in range(5)]), work, cancelled, None)
+    lanes = Lanes(2)
+    try:
+        with pytest.raises(RuntimeError, match="lane failed"):
+            lanes.run([[i] for i in range(50)], work, NEVER, None)
+        assert len(done) < 49  # the other lane stopped taking groups
+        cancelled = CancelToken()
+        cancelled.cancel()
+        with pytest.raises(Cancelled):
+            lanes.run([[i] for i in range(5)], work, cancelled, None)
+        done.clear()
+        lanes.run([[i] for i in range(10, 20)], work, NEVER, None)  # still usable after a failure
+        assert sorted(done) == list(range(10, 20))
+    finally:
+        lanes.close()
 
 
 def test_a_bf16_copy_runs_on_cpus_made_for_it_and_leaves_the_source_alone(placement, tmp_path: Path):
