@@ -41,6 +41,21 @@ OFF_TOPIC_HELD_OUT = [
 ]
 """Written after the topic gate was chosen, so they were never used to tune it."""
 
+OFF_TOPIC_SESSION_3 = [
+    "how to unclog a bathroom sink drain",
+    "best beaches in Portugal for surfing",
+    "how much does a used electric car cost",
+    "recipe for vegetable lasagne",
+    "how to write a cover letter for a job",
+    "when is the next full moon",
+    "how to train a puppy to sit",
+    "opening hours of the post office on Saturday",
+    "how to tie a bow tie",
+    "what is the capital of Australia",
+]
+"""Written in session 3, after the topic gate and the minimum score were fixed, and only
+measured: nothing was changed because of them."""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -74,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         wanted = {f"beir:{d}" for d, s in dataset.qrels[qid].items() if s > 0}
         relevant += [(final, raw) for path, final, raw in scores(query) if path in wanted]
     rel = np.asarray(relevant)
-    for name, queries in (("tuning", OFF_TOPIC), ("held out", OFF_TOPIC_HELD_OUT)):
+    for name, queries in (
+        ("tuning", OFF_TOPIC),
+        ("held out", OFF_TOPIC_HELD_OUT),
+        ("held out, session 3", OFF_TOPIC_SESSION_3),
+    ):
         best = np.asarray([[max(x[1] for x in scores(q)), max(x[2] for x in scores(q))] for q in queries])
         rows = [
             [
