@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 GPU ?=
-SHARED_MODELS := $(abspath ../shared/models)
-export QUARRY_MODEL_DIRS ?= $(if $(wildcard $(SHARED_MODELS)),$(SHARED_MODELS),)
+# The shared test models and data: $QUARRY_SHARED, else ../shared beside this checkout, else
+# ../shared beside the checkout this one was cloned from (a fresh `git clone` into a temp
+# folder, as CI does, still finds them).
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+QUARRY_SHARED ?= $(firstword $(wildcard $(abspath ../shared) $(if $(ORIGIN),$(abspath $(ORIGIN)/../shared))))
+export QUARRY_SHARED
+export QUARRY_MODEL_DIRS ?= $(if $(QUARRY_SHARED),$(QUARRY_SHARED)/models,)
 export OMP_WAIT_POLICY := passive
 
 # The CPU build is portable (no -march=native) yet fast: every x86 CPU variant of ggml's

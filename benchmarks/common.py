@@ -9,7 +9,7 @@ import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("QUARRY_SHARED", ROOT.parent / "shared")).resolve()
+SHARED = Path(os.environ.get("QUARRY_SHARED") or ROOT.parent / "shared").resolve()
 MODELS = SHARED / "models"
 PDFS = SHARED / "data" / "pdfs"
 EMBEDDER = MODELS / "all-MiniLM-L6-v2-q8_0.gguf"

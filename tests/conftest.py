@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("QUARRY_SHARED", ROOT.parent / "shared")).resolve()
+SHARED = Path(os.environ.get("QUARRY_SHARED") or ROOT.parent / "shared").resolve()
 MODELS = SHARED / "models"
 PDFS = SHARED / "data" / "pdfs"
 GOLDEN = ROOT / "tests" / "data" / "golden"
