@@ -30,9 +30,10 @@ BATCH = 16
 """Pairs per forward pass for PyTorch and onnxruntime (their fastest on this CPU among 1, 8, 16, 32)."""
 
 
-def load_pairs(n: int, tokens: int = PAIR_TOKENS) -> tuple[str, list[str]]:
-    """The claim and n SciFact abstracts, each cut so that the pair is about ``tokens``
-    word pieces with [CLS] and the two [SEP]s (counted with the reranker's own tokenizer)."""
+def load_pairs(n: int, tokens: int = PAIR_TOKENS) -> tuple[str, list[str], float]:
+    """The claim, n SciFact abstracts each cut so that the pair is about ``tokens`` word
+    pieces with [CLS] and the two [SEP]s (counted with the reranker's own tokenizer), and
+    the pairs' mean length in tokens."""
     from indexer.gguf_info import read_info  # noqa: F401 - fail early if the package is broken
     from indexer.llm import LlamaModel
 
@@ -50,8 +51,10 @@ def load_pairs(n: int, tokens: int = PAIR_TOKENS) -> tuple[str, list[str]]:
             docs.append(" ".join(words))
             if len(docs) == n:
                 break
+    query_tokens = len(model.tokenize(QUERY))
+    mean = sum(query_tokens + len(model.tokenize(d)) + 3 for d in docs) / len(docs)
     model.close()
-    return QUERY, docs
+    return QUERY, docs, mean
 
 
 Runner = tuple[Callable[[], object], Callable[[], None]]
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-quarry", action="store_true", help="skip PyTorch and onnxruntime")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    query, docs = load_pairs(args.pairs)
+    query, docs, mean_tokens = load_pairs(args.pairs)
     chosen = default_reranker()
     notes: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tuned:
@@ -200,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
         if not args.only_quarry:
             rates[name] = measured.get(name)
     ratios = {f"quarry/{k}": rates["quarry"] / v for k, v in rates.items() if k != "quarry" and v}  # type: ignore[operator]
-    mean_tokens = pair_tokens(query, docs)
     if args.json:
         out = {
             "pairs_per_s": rates,
@@ -225,17 +227,6 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([f"{name} (batch {BATCH})", f"{value:.1f}" if value else "-", ratio])
     print(table(["engine", "pairs/s", "ratio"], rows))
     return 0
-
-
-def pair_tokens(query: str, docs: list[str]) -> float:
-    """Mean tokens per pair as the reranker sees them ([CLS] q [SEP] d [SEP])."""
-    from indexer.llm import LlamaModel
-
-    model = LlamaModel(RERANKER, n_threads=1)
-    q = len(model.tokenize(query))
-    mean = sum(q + len(model.tokenize(d)) + 3 for d in docs) / len(docs)
-    model.close()
-    return mean
 
 
 if __name__ == "__main__":

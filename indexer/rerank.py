@@ -77,7 +77,7 @@ class Reranker:
         self.cache = cache if cache is not None else ScoreCache()
         self._identity = model_identity(self.loaded_path)
         ll = llama_cpp()
-        n_lanes = lanes if lanes is not None else cpu_lanes(placement, path.stat().st_size)
+        n_lanes = lanes if lanes is not None else cpu_lanes(placement, self.info.size)
         default_per_decode = GPU_PAIRS_PER_DECODE if placement.on_gpu else (1 if n_lanes > 1 else CPU_PAIRS_PER_DECODE)
         per_decode = pairs_per_decode or default_per_decode
         self.model, self.placement = load_model(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,22 @@ RERANKER_F16 = MODELS / "quarry-test-reranker-minilm-l6-f16.gguf"
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def quarry(
+    basedir: Path | None, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a person would, in a process of its own; ``basedir`` None
+    leaves the folders to the environment ($QUARRY_HOME)."""
+    where = ["--basedir", str(basedir)] if basedir is not None else []
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *where, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

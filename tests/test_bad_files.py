@@ -8,8 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from pypdf import PdfWriter
 
 from indexer.pipeline import Indexer
 from indexer.types import Progress
-from tests.conftest import PDFS, ROOT
+from tests.conftest import PDFS, quarry
 
 REAL_PDF = PDFS / "Closed-Syllables.pdf"
 
@@ -168,23 +166,9 @@ def test_status_lists_skipped_files_with_reasons(corpus, basedir):
     folder, _bad = corpus
     (folder / "zz-vanishes.txt").unlink()
     env = {**os.environ, "QUARRY_HOME": str(basedir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "index", str(folder)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = quarry(None, "index", str(folder), env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    status = subprocess.run(
-        [sys.executable, "-m", "app.cli", "status", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    status = quarry(None, "status", "--json", env=env, timeout=120)
     data = json.loads(status.stdout)
     reasons = {Path(s["path"]).name: s["reason"] for s in data["skipped"]}
     assert len(reasons) >= 30

@@ -9,17 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import GOLDEN, ROOT
-
-
-def quarry(basedir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "--basedir", str(basedir), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from tests.conftest import GOLDEN, ROOT, quarry
 
 
 def test_index_search_status(basedir: Path):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from indexer.catalogue import CatalogueEntry, entry
 from indexer.download import PARTIAL_DIR, DownloadError, download
 from indexer.errors import Cancelled
 from indexer.types import Progress
-from tests.conftest import EMBEDDER, RERANKER_Q8, ROOT
+from tests.conftest import EMBEDDER, RERANKER_Q8, quarry
 from tests.hub_server import Hub, Served
 
 GOOD = RERANKER_Q8.read_bytes()
@@ -139,26 +137,12 @@ def test_models_pull_on_the_command_line(hub, tmp_path):
     wanted = entry("all-minilm-l6-v2")
     hub.add(wanted.repo, wanted.filename, Served(EMBEDDER.read_bytes()))
     env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "QUARRY_MODEL_DIRS": ""}
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--basedir", str(tmp_path), "models", "pull", "all-minilm-l6-v2"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = quarry(tmp_path, "models", "pull", "all-minilm-l6-v2", env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     landed = tmp_path / "models" / wanted.filename
     assert landed.read_bytes() == EMBEDDER.read_bytes()
     assert "downloaded" in done.stdout.lower()
-    listed = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--basedir", str(tmp_path), "models", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    listed = quarry(tmp_path, "models", "--json", env=env)
     models = json.loads(listed.stdout)
     names = {m["name"]: m for m in models["catalogue"]}
     assert names["all-minilm-l6-v2"]["on_disk"] is True
@@ -167,13 +151,6 @@ def test_models_pull_on_the_command_line(hub, tmp_path):
 
 
 def test_pull_of_an_unknown_name_lists_the_catalogue(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--basedir", str(tmp_path), "models", "pull", "no-such-model"],
-        cwd=ROOT,
-        env={**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = quarry(tmp_path, "models", "pull", "no-such-model", env={**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9"})
     assert done.returncode != 0
     assert "bge-reranker-v2-m3" in done.stderr and "Traceback" not in done.stderr
