@@ -56,6 +56,31 @@ OFF_TOPIC_SESSION_3 = [
 """Written in session 3, after the topic gate and the minimum score were fixed, and only
 measured: nothing was changed because of them."""
 
+OFF_TOPIC_SESSION_4 = [
+    "how to change the oil in my car",
+    "best time to visit Japan for cherry blossoms",
+    "how to make a paper airplane that flies far",
+    "who painted the Mona Lisa",
+    "how many players are on a basketball team",
+    "set up a wifi router at home",
+    "how to remove a red wine stain from carpet",
+    "what to pack for a weekend camping trip",
+    "how to play texas holdem poker",
+    "cheap hotels near the Eiffel Tower",
+    "how to fold a fitted sheet",
+    "when does daylight saving time end",
+    "how to write a haiku",
+    "best pizza toppings for a party",
+    "how to solve a Rubik's cube",
+    "what is the plot of Romeo and Juliet",
+    "how to iron a shirt without creases",
+    "how to jump start a car",
+    "how to clean a cast iron pan",
+    "convert miles to kilometres",
+]
+"""Written in session 4 before any session-4 change was tried and committed unrun: the check
+for whatever session 4 changes (and for the session-3 default, measured once beside it)."""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
