@@ -13,73 +13,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import SHARED, table
-
-OFF_TOPIC = [
-    "chocolate cake recipe with buttercream frosting",
-    "how do I change a bicycle tyre",
-    "best hiking trails in Scotland",
-    "the stock market crashed today",
-    "who won the football world cup",
-    "how to learn the guitar quickly",
-    "cheap flights to Barcelona in May",
-    "what time does the library open",
-    "python list comprehension syntax",
-    "renew my passport online",
-]
-
-OFF_TOPIC_HELD_OUT = [
-    "how to bake sourdough bread at home",
-    "train timetable from London to Edinburgh",
-    "fix a leaking kitchen tap",
-    "the history of the Roman empire",
-    "best budget smartphone this year",
-    "how to knit a scarf for beginners",
-    "lyrics of a famous Beatles song",
-    "rules of chess castling",
-    "car insurance quotes for young drivers",
-    "how to grow tomatoes on a balcony",
-]
-"""Written after the topic gate was chosen, so they were never used to tune it."""
-
-OFF_TOPIC_SESSION_3 = [
-    "how to unclog a bathroom sink drain",
-    "best beaches in Portugal for surfing",
-    "how much does a used electric car cost",
-    "recipe for vegetable lasagne",
-    "how to write a cover letter for a job",
-    "when is the next full moon",
-    "how to train a puppy to sit",
-    "opening hours of the post office on Saturday",
-    "how to tie a bow tie",
-    "what is the capital of Australia",
-]
-"""Written in session 3, after the topic gate and the minimum score were fixed, and only
-measured: nothing was changed because of them."""
-
-OFF_TOPIC_SESSION_4 = [
-    "how to change the oil in my car",
-    "best time to visit Japan for cherry blossoms",
-    "how to make a paper airplane that flies far",
-    "who painted the Mona Lisa",
-    "how many players are on a basketball team",
-    "set up a wifi router at home",
-    "how to remove a red wine stain from carpet",
-    "what to pack for a weekend camping trip",
-    "how to play texas holdem poker",
-    "cheap hotels near the Eiffel Tower",
-    "how to fold a fitted sheet",
-    "when does daylight saving time end",
-    "how to write a haiku",
-    "best pizza toppings for a party",
-    "how to solve a Rubik's cube",
-    "what is the plot of Romeo and Juliet",
-    "how to iron a shirt without creases",
-    "how to jump start a car",
-    "how to clean a cast iron pan",
-    "convert miles to kilometres",
-]
-"""Written in session 4 before any session-4 change was tried and committed unrun: the check
-for whatever session 4 changes (and for the session-3 default, measured once beside it)."""
+from benchmarks.topic_queries import OFF_TOPIC, OFF_TOPIC_HELD_OUT, OFF_TOPIC_SESSION_3
 
 
 def main(argv: list[str] | None = None) -> int:
