@@ -119,3 +119,48 @@ IN_DOMAIN_PDFS_HELD_OUT = {
     "insurance excess": "insurance-claim.md",
 }
 """Written straight after IN_DOMAIN_PDFS and committed before being run: judges the check."""
+
+OFF_TOPIC_SESSION_4B = [
+    "how to renew a driving licence",
+    "best running shoes for flat feet",
+    "how to make cold brew coffee",
+    "what is the tallest mountain in Africa",
+    "how to reset my email password",
+    "how to choose a mortgage",
+    "what is the offside rule in football",
+    "how to paint a bedroom wall",
+    "cheap car rental at the airport",
+    "how to build a birdhouse",
+    "when was the Golden Gate Bridge built",
+    "how to make pancakes without eggs",
+    "how to defrost a freezer",
+    "what is bitcoin mining",
+    "how to sharpen a kitchen knife",
+    "the rules of cricket",
+    "how to pick a ripe avocado",
+    "best board games for families",
+    "how to set a table for dinner",
+    "how to get rid of ants in the kitchen",
+]
+"""Written in session 4 after set 4 had judged the phrase check, before stemmed word matching was
+tried, and committed unrun: judges the stemmed version."""
+
+IN_DOMAIN_PDFS_SESSION_4B = {
+    "the Duchess's baby turns into a pig": "Alice-In-Wonderland.pdf",
+    "why is a raven like a writing-desk": "Alice-In-Wonderland.pdf",
+    "the Gryphon": "Alice-In-Wonderland.pdf",
+    "the trial of the Knave of Hearts": "Alice-In-Wonderland.pdf",
+    "the Martians come out of the cylinder": "The-War-of-the-Worlds.pdf",
+    "the Thunder Child ironclad": "The-War-of-the-Worlds.pdf",
+    "red weed": "The-War-of-the-Worlds.pdf",
+    "the narrator's brother flees London": "The-War-of-the-Worlds.pdf",
+    "Jabez Wilson": "Adventures-Of-Sherlock-Holmes.pdf",
+    "the five orange pips": "Adventures-Of-Sherlock-Holmes.pdf",
+    "a case of identity": "Adventures-Of-Sherlock-Holmes.pdf",
+    "the engineer's thumb": "Adventures-Of-Sherlock-Holmes.pdf",
+    "fear of the audience": "The-Art-of-Public-Speaking.pdf",
+    "the use of pause in speech": "The-Art-of-Public-Speaking.pdf",
+    "leaking pipe in the loft": "insurance-claim.md",
+    "Lakeside Mutual": "insurance-claim.md",
+}
+"""Written with OFF_TOPIC_SESSION_4B and committed unrun: judges the stemmed version."""
