@@ -23,10 +23,11 @@ from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
 from indexer.embedding import Embedder
 from indexer.errors import QuarryError
-from indexer.fusion import blend, topic_gate
+from indexer.fusion import blend
 from indexer.rerank import Reranker
 from indexer.search import Searcher
 from indexer.store import DocumentRecord, Store, doc_id_for
+from indexer.topic import TopicCheck
 from indexer.types import Page, Progress, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,10 @@ def evaluate(
             stage_ms["rerank"].append((time.perf_counter() - t0) * 1000)
             tail = [c.chunk.path for c in hybrid[candidates:]]
             by_score = sorted(range(len(head)), key=lambda i: -scores[i])
-            gated = [s * topic_gate(c.similarity, searcher.topic_gate) for s, c in zip(scores, head, strict=True)]
+            check = TopicCheck(query, searcher.topic_gate)
+            gated = [
+                s * check.weight(c.similarity, (c.chunk.title, c.chunk.text)) for s, c in zip(scores, head, strict=True)
+            ]
             by_gate = sorted(range(len(head)), key=lambda i: -gated[i])
             by_blend = sorted(range(len(head)), key=lambda i: -blend(scores[i], head[i].rank))
             rankings["hybrid+rerank"] = _documents([head[i].chunk.path for i in by_score] + tail)

@@ -30,16 +30,3 @@ def position_weight(first_stage_rank: int) -> float:
 def blend(rerank_score: float, first_stage_rank: int) -> float:
     weight = position_weight(first_stage_rank)
     return weight * (1.0 / first_stage_rank) + (1.0 - weight) * rerank_score
-
-
-def topic_gate(similarity: float, gate: tuple[float, float] | None) -> float:
-    """0..1: how far the first stage's similarity says the passage is on the query's topic at
-    all (0 below gate[0], 1 above gate[1], linear between). None means no gate."""
-    if gate is None:
-        return 1.0
-    low, high = gate
-    if similarity <= low:
-        return 0.0
-    if similarity >= high:
-        return 1.0
-    return (similarity - low) / (high - low)

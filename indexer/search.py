@@ -16,11 +16,12 @@ from indexer.catalogue import entry_for_file
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled
-from indexer.fusion import blend, rrf, topic_gate
+from indexer.fusion import blend, rrf
 from indexer.rerank import Reranker
 from indexer.settings import Settings
 from indexer.snippets import make_snippet
 from indexer.store import Store, StoredChunk
+from indexer.topic import Bounds, TopicCheck
 from indexer.types import Hit, SearchResult
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,9 @@ class SearchOptions:
     min_score: float = MIN_SCORE
     """Reranked hits whose final score is below this are dropped (scores are 0..1)."""
     topic_gate: bool = True
-    """Multiply the rerank score by the embedder's topic gate (Searcher.topic_gate), so a query
-    the corpus knows nothing about scores low even when the cross-encoder is confident.
-    False: the rerank score alone."""
+    """Multiply the rerank score by the topic weight (indexer.topic: the embedder's similarity
+    gate, or a phrase match), so a query the corpus knows nothing about scores low even when
+    the cross-encoder is confident. False: the rerank score alone."""
     deadline_s: float | None = None
     """Stop reranking after this long; the rest keep first-stage order."""
 
@@ -74,12 +75,11 @@ class Searcher:
         self.reranker_problem = reranker_problem
 
     @property
-    def topic_gate(self) -> tuple[float, float] | None:
-        """Cosine similarities between which the final score fades in (fusion.topic_gate).
-        They depend on the embedder, so they come from its catalogue entry: for
-        all-MiniLM-L6-v2, 99% of relevant SciFact passages have similarity above 0.31 and
-        off-topic queries' best-scored passages 0.05-0.24 (docs/quality.md). An embedder
-        without calibrated values gets no gate."""
+    def topic_gate(self) -> Bounds | None:
+        """Cosine similarities between which the final score fades in (indexer.topic). They
+        depend on the embedder, so they come from its catalogue entry: for all-MiniLM-L6-v2,
+        0.35..0.45 (docs/quality.md says how they were chosen). An embedder without
+        calibrated values gets no gate."""
         known = entry_for_file(self.embedder.path)
         return known.topic_gate if known else None
 
@@ -166,9 +166,9 @@ class Searcher:
                 else:
                     reranked = True
                     scores = [None if math.isnan(s) else s for s in result.scores]
-                    gate = self.topic_gate if options.topic_gate else None
+                    check = TopicCheck(query, self.topic_gate if options.topic_gate else None)
                     finals = [
-                        None if s is None else s * topic_gate(c.similarity, gate)
+                        None if s is None else s * check.weight(c.similarity, (c.chunk.title, c.chunk.text))
                         for s, c in zip(scores, found, strict=True)
                     ]
                     order.sort(key=lambda i: self._final_key(finals[i], found[i].rank, options.blend, i))

@@ -6,7 +6,7 @@ import re
 
 from indexer.constants import SNIPPET_CHARS
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have how i in is it its of on or that the this to was what when "
     "where which who why with do does did not no can we you they he she my our your their me us about into "
@@ -16,7 +16,7 @@ STOPWORDS = frozenset(
 
 def query_terms(query: str) -> list[str]:
     """Lower-cased words of the query worth highlighting."""
-    terms = [w.lower() for w in _WORD.findall(query)]
+    terms = [w.lower() for w in WORD.findall(query)]
     return [t for t in dict.fromkeys(terms) if t not in STOPWORDS and len(t) > 1]
 
 
@@ -25,7 +25,7 @@ def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     if len(text) <= width:
         return text
     terms = query_terms(query)
-    positions = [m.start() for m in _WORD.finditer(text) if m.group().lower() in terms] if terms else []
+    positions = [m.start() for m in WORD.finditer(text) if m.group().lower() in terms] if terms else []
     if not positions:
         return text[:width].rsplit(" ", 1)[0] + " …"
     # The window start that covers the most matches.

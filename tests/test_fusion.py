@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from indexer.fusion import RRF_K, blend, position_weight, rrf
 
 
@@ -22,13 +20,3 @@ def test_blend_protects_the_top_of_the_first_stage():
     assert blend(0.6, 1) > blend(0.7, 30)
     # ...but a deep candidate the reranker is sure of still climbs past a weak mid one.
     assert blend(0.99, 30) > blend(0.2, 8)
-
-
-def test_topic_gate_fades_between_its_bounds():
-    from indexer.fusion import topic_gate
-
-    assert topic_gate(0.1, (0.25, 0.4)) == 0.0
-    assert topic_gate(0.25, (0.25, 0.4)) == 0.0
-    assert topic_gate(0.325, (0.25, 0.4)) == pytest.approx(0.5)
-    assert topic_gate(0.9, (0.25, 0.4)) == 1.0
-    assert topic_gate(-0.5, None) == 1.0
