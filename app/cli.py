@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, help="results to show (default: settings, 10)")
     p.add_argument("-n", type=int, help="first-stage candidates to rerank (default: settings, 50)")
     p.add_argument("--no-rerank", action="store_true", help="first-stage order only")
+    p.add_argument(
+        "--min-score", type=float, help="hide reranked hits scoring below this, 0..1 (default: settings, 0.2)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
     p = sub.add_parser("models", help="list catalogue and local models and the device; pull downloads one")
@@ -200,7 +203,7 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
         k=args.k or saved.results,
         candidates=args.n or saved.candidates,
         rerank=not args.no_rerank,
-        min_score=saved.min_score,
+        min_score=saved.min_score if args.min_score is None else args.min_score,
     )
     result = engine.searcher.search(args.query, options)
     if args.json:
@@ -209,7 +212,12 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     if result.notice:
         print(f"note: {result.notice}", file=sys.stderr)
     if not result.hits:
-        print("No results." if engine.store.stats().chunks else "The index is empty: run `quarry index FOLDER` first.")
+        if not engine.store.stats().chunks:
+            print("The index is empty: run `quarry index FOLDER` first.")
+        elif result.weaker:
+            print(f"No results. Hidden under the minimum score: {len(result.weaker)} (--min-score 0 shows them).")
+        else:
+            print("No results.")
         return 0
     for hit in result.hits:
         where = f"{hit.path}:{hit.page}" if hit.page else hit.path
@@ -224,6 +232,7 @@ def result_json(result: Any) -> dict[str, Any]:
         "query": result.query,
         "method": result.method,
         "notice": result.notice,
+        "hidden_below_min_score": len(result.weaker),
         "hits": [
             {
                 "rank": h.rank,

@@ -20,10 +20,12 @@ from benchmarks.common import SHARED, table
 from benchmarks.topic_queries import (
     IN_DOMAIN_PDFS,
     IN_DOMAIN_PDFS_HELD_OUT,
+    IN_DOMAIN_PDFS_SESSION_4B,
     OFF_TOPIC,
     OFF_TOPIC_HELD_OUT,
     OFF_TOPIC_SESSION_3,
     OFF_TOPIC_SESSION_4,
+    OFF_TOPIC_SESSION_4B,
 )
 from indexer.constants import MIN_SCORE
 from indexer.search import Searcher, SearchOptions
@@ -34,7 +36,13 @@ OFF_TOPIC_SETS = {
     "set 1 (tuning)": OFF_TOPIC,
     "set 2": OFF_TOPIC_HELD_OUT,
     "set 3": OFF_TOPIC_SESSION_3,
-    "set 4 (held out)": OFF_TOPIC_SESSION_4,
+    "set 4": OFF_TOPIC_SESSION_4,
+    "set 4B (held out)": OFF_TOPIC_SESSION_4B,
+}
+IN_DOMAIN = {
+    "in-domain (choosing)": IN_DOMAIN_PDFS,
+    "in-domain 2": IN_DOMAIN_PDFS_HELD_OUT,
+    "in-domain 4B (held out)": IN_DOMAIN_PDFS_SESSION_4B,
 }
 SESSION_3_GATE: Bounds = (0.25, 0.40)
 
@@ -119,20 +127,20 @@ def pdfs(runner: Runner, bounds: Bounds | None) -> None:
     rows = []
     for name, rule in rules(bounds).items():
         found = []
-        for wanted in (IN_DOMAIN_PDFS, IN_DOMAIN_PDFS_HELD_OUT):
+        for wanted in IN_DOMAIN.values():
             ok = sum(
                 any(Path(h.path).name == file and rule(q, h) >= MIN_SCORE for h in runner.hits(q))
                 for q, file in wanted.items()
             )
             found.append(f"{ok}/{len(wanted)}")
         rows.append([name, *found, *(runner.empty(qs, rule, MIN_SCORE) for qs in off.values())])
-    print(table(["final score", "in-domain (choosing)", "in-domain (held out)", *off], rows))
+    print(table(["final score", *IN_DOMAIN, *off], rows))
     default = list(rules(bounds).values())[-1]
     print("\nOff-topic queries that still show a result (default rule):")
     print("\n".join(f"  {line}" for line in runner.shown([q for qs in off.values() for q in qs], default, MIN_SCORE)))
     missed = [
         q
-        for q, file in {**IN_DOMAIN_PDFS, **IN_DOMAIN_PDFS_HELD_OUT}.items()
+        for q, file in {k: v for queries in IN_DOMAIN.values() for k, v in queries.items()}.items()
         if not any(Path(h.path).name == file and default(q, h) >= MIN_SCORE for h in runner.hits(q))
     ]
     print(f"In-domain queries whose file is not shown (default rule): {missed or 'none'}")

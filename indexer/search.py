@@ -177,39 +177,45 @@ class Searcher:
                         done = sum(s is not None for s in scores)
                         notice = f"reranking stopped at its deadline after {done} of {len(found)} candidates"
                 timings["rerank"] = (time.perf_counter() - t0) * 1000
-        hits = []
+        hits: list[Hit] = []
+        weaker: list[Hit] = []
         for i in order:
             candidate = found[i]
             rerank_score, final = scores[i], finals[i]
             shown = final if final is not None else max(0.0, min(1.0, candidate.similarity))
-            if reranked and final is not None and final < options.min_score:
-                continue
-            chunk = candidate.chunk
-            hits.append(
-                Hit(
-                    rank=len(hits) + 1,
-                    score=shown,
-                    path=chunk.path,
-                    page=chunk.page,
-                    snippet=make_snippet(chunk.text, query),
-                    text=chunk.text,
-                    title=chunk.title,
-                    chunk_id=chunk.chunk_id,
-                    doc_id=chunk.doc_id,
-                    first_stage_rank=candidate.rank,
-                    first_stage_score=candidate.similarity,
-                    rerank_score=rerank_score,
-                    start=chunk.start,
-                    end=chunk.end,
-                )
-            )
+            below = reranked and final is not None and final < options.min_score
+            kept = weaker if below else hits
+            if len(kept) < options.k:
+                kept.append(self._hit(query, candidate, len(kept) + 1, shown, rerank_score))
             if len(hits) == options.k:
                 break
         if reranked and found and not hits and not notice:
             notice = f"nothing scored above the minimum score ({options.min_score:.2f})"
         timings["total"] = (time.perf_counter() - started) * 1000
         used = self.reranker.name if reranked and self.reranker is not None else ""
-        return SearchResult(query=query, method=method, hits=hits, timings_ms=timings, notice=notice, reranker=used)
+        return SearchResult(
+            query=query, method=method, hits=hits, timings_ms=timings, notice=notice, reranker=used, weaker=weaker
+        )
+
+    @staticmethod
+    def _hit(query: str, candidate: Candidate, rank: int, score: float, rerank_score: float | None) -> Hit:
+        chunk = candidate.chunk
+        return Hit(
+            rank=rank,
+            score=score,
+            path=chunk.path,
+            page=chunk.page,
+            snippet=make_snippet(chunk.text, query),
+            text=chunk.text,
+            title=chunk.title,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            first_stage_rank=candidate.rank,
+            first_stage_score=candidate.similarity,
+            rerank_score=rerank_score,
+            start=chunk.start,
+            end=chunk.end,
+        )
 
     @staticmethod
     def _final_key(score: float | None, rank: int, blended: bool, index: int) -> tuple[bool, float, int]:

@@ -5,18 +5,22 @@ a bow tie" -> a paper on the Tie2 receptor). So the final score is the rerank sc
 topic weight, and the weight is 1 only where a second witness agrees with the reranker:
 - the embedder finds the passage close: a gate on cosine similarity, 0 below its lower bound,
   1 above its upper bound, linear between (the bounds belong to the embedder);
-- or the passage holds every word of the query close together, as a phrase would: a person
-  who types "speckled band" or "heat-ray" wants the pages that say so, however the embedder
-  scores two words against a page of prose.
+- or the passage holds every word of the query (or a word of the same stem) close together,
+  as a phrase would: a person who types "speckled band" or "heat-ray" wants the pages that
+  say so, however the embedder scores two words against a page of prose.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import snowballstemmer
 
 from indexer.snippets import WORD, query_terms
 
 Bounds = tuple[float, float]
+_STEMMER = snowballstemmer.stemmer("english")
 
 PHRASE_SPREAD = 2
 """The query's words must all fall within a window of this many words per query word: room
@@ -35,23 +39,24 @@ def similarity_gate(similarity: float, bounds: Bounds | None) -> float:
     return (similarity - low) / (high - low)
 
 
-def _forms(term: str) -> set[str]:
-    """The term as written and with or without a plural ending."""
-    forms = {term, term + "s", term + "es"}
-    if len(term) > 3 and term.endswith("s"):
-        forms.add(term[:-1])
-    return forms
+@lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """The word's English Snowball stem: 'insurer' and 'insurance' -> 'insur', 'Martians' ->
+    'martian'. Words of other languages mostly pass unchanged, so they must match as written."""
+    return _STEMMER.stemWord(word.lower())
 
 
 def holds_phrase(terms: Sequence[str], text: str) -> bool:
-    """Whether every term occurs in the text within a window of PHRASE_SPREAD words per term."""
+    """Whether every term occurs in the text (compared by stem) within a window of
+    PHRASE_SPREAD words per term."""
     if not terms:
         return False
-    wanted = [_forms(t) for t in terms]
+    wanted: dict[str, list[int]] = {}
+    for k, term in enumerate(terms):
+        wanted.setdefault(stem(term), []).append(k)
     hits: list[tuple[int, int]] = []  # (word position, which term)
     for position, match in enumerate(WORD.finditer(text)):
-        word = match.group().lower()
-        hits.extend((position, k) for k, forms in enumerate(wanted) if word in forms)
+        hits.extend((position, k) for k in wanted.get(stem(match.group()), ()))
     if len({k for _, k in hits}) < len(terms):
         return False
     limit = PHRASE_SPREAD * len(terms)

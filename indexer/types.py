@@ -136,3 +136,5 @@ class SearchResult:
     """Why results are not reranked (model missing, failed, deadline), if they are not."""
     reranker: str = ""
     """The reranker model that ordered the hits, if one did."""
+    weaker: list[Hit] = field(default_factory=list)
+    """Reranked hits the minimum score hid, best first (at most k): shown only when asked."""

@@ -32,6 +32,12 @@ def test_index_search_status(basedir: Path):
     assert plain.returncode == 0
     assert "boiler-maintenance.md" in plain.stdout.splitlines()[0]
 
+    off_topic = quarry(basedir, "search", "how to tie a bow tie")
+    assert off_topic.returncode == 0
+    assert "minimum score" in off_topic.stderr and "Hidden under the minimum score" in off_topic.stdout
+    shown = quarry(basedir, "search", "how to tie a bow tie", "--min-score", "0", "-k", "2")
+    assert shown.stdout.startswith(" 1. 0.") and " 2. 0." in shown.stdout
+
     status = json.loads(quarry(basedir, "status", "--json").stdout)
     assert status["documents"] == 4 and status["chunks"] >= 4
     assert status["folders"] == [{"path": str(GOLDEN), "documents": 4}]

@@ -79,3 +79,25 @@ def test_each_first_stage_mode_reports_itself(searcher):
         result = searcher.search("Mock Turtle soup", SearchOptions(k=3, rerank=False, mode=mode))
         assert result.method == mode and result.hits
         assert all(-1.0 <= h.first_stage_score <= 1.0 for h in result.hits)
+
+
+@pytest.mark.parametrize(
+    "query", ["how to tie a bow tie", "what is the capital of Australia", "python list comprehension syntax"]
+)
+def test_off_topic_queries_show_nothing_on_the_books(searcher, query):
+    """The test reranker is sure of something in the books for each of these (a shared word);
+    the topic check hides it."""
+    raw = searcher.search(query, SearchOptions(k=5, min_score=0.0, topic_gate=False))
+    assert raw.hits and raw.hits[0].score > 0.5, "the reranker alone would show a confident hit"
+    result = searcher.search(query, SearchOptions())
+    assert result.hits == [] and "minimum score" in result.notice
+
+
+def test_a_phrase_keeps_a_page_the_embedder_finds_far(searcher):
+    """'speckled band': two words against a page of prose sit under the similarity gate, but the
+    story's pages say 'speckled band', so they are shown."""
+    result = searcher.search("speckled band", SearchOptions(k=10))
+    holmes = [h for h in result.hits if Path(h.path).name == "Adventures-Of-Sherlock-Holmes.pdf"]
+    assert holmes
+    low, _ = searcher.topic_gate
+    assert any(h.first_stage_score <= low and "speckled band" in " ".join(h.text.lower().split()) for h in holmes)

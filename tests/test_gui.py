@@ -159,7 +159,7 @@ def test_unusable_reranker_still_shows_results_with_a_notice(qtbot, app_window, 
 def test_open_uses_the_configured_viewer_at_the_page(qtbot, app_window, tmp_path: Path):
     folder = tmp_path / "pdf"
     folder.mkdir()
-    shutil.copy(PDFS / "The-Man-Without-A-Body.pdf", folder / "man.pdf")
+    shutil.copy(PDFS / "The-Man-Without-A-Body.pdf", folder)  # its title is part of what the reranker reads
     with qtbot.waitSignal(app_window.indexing.finished, timeout=INDEX_TIMEOUT):
         app_window.index_paths([folder])
     with qtbot.waitSignal(app_window.searching.reranked, timeout=30_000):
@@ -213,3 +213,22 @@ def test_skipped_files_are_shown_with_their_reasons(qtbot, app_window, tmp_path:
         qtbot.mouseClick(app_window.skipped_button, Qt.MouseButton.LeftButton)
     details = app_window.skipped_box.detailedText()
     assert "empty.pdf" in details and "empty file" in details and "binary content" in details
+
+
+def test_hidden_weaker_matches_are_shown_on_request(qtbot, app_window, tmp_path: Path):
+    """An off-topic query shows no results, says why, and offers what the minimum score hid."""
+    index_golden(qtbot, app_window, tmp_path)
+    query = "how to tie a bow tie"
+    app_window.search_field.setText(query)
+    with qtbot.waitSignal(app_window.searching.reranked, timeout=30_000):
+        app_window.search_now()
+    qtbot.waitUntil(lambda: app_window.model.reranked and app_window.model.result.query == query, timeout=30_000)
+    result = app_window.model.result
+    assert result.hits == [] and result.weaker
+    assert app_window.pages.currentIndex() == 0
+    assert "minimum score" in app_window.empty.text() and "weaker match" in app_window.empty.text()
+    app_window.empty.linkActivated.emit("weaker")
+    assert app_window.pages.currentIndex() == 1
+    assert app_window.model.rowCount() == len(result.weaker)
+    assert all(h.score < app_window.searching.options.min_score for h in app_window.model.hits)
+    assert "Weaker matches" in app_window.notice.text()

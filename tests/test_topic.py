@@ -24,6 +24,8 @@ def test_similarity_gate_fades_between_its_bounds():
         (["martian"], "Two Martians stood by the pit"),
         (["martians"], "the Martian stood by the pit"),
         (["bow", "tie"], "a small bow tie, a larger tie bow"),
+        (["insurance", "excess"], "the insurer's excess is 250 pounds"),  # same stem
+        (["memorising", "speech"], "memorise the speeches"),
     ],
 )
 def test_a_phrase_is_found(terms, text):
@@ -37,6 +39,7 @@ def test_a_phrase_is_found(terms, text):
         (["time", "library", "open"], "At that time the gate was open. " + "Later on, " * 5 + "in the library."),
         (["capital", "australia"], "Australia is dry; " + "farmers need water, " * 3 + "and capital to invest."),
         (["bow", "tie"], "the Tie2 receptor and a bow"),  # a word part is not the word
+        (["insurance", "excess"], "the insurer pays; " + "and so on, " * 3 + "less the excess"),
         (["puppy"], "training toddlers to sit"),
         ([], "anything at all"),
     ],

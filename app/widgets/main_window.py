@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
+        self.empty.linkActivated.connect(self.show_weaker)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty)
         self.pages.addWidget(results_page)
@@ -279,11 +281,26 @@ class MainWindow(QMainWindow):
         self.model.set_result(result, reranked)
         if not result.hits:
             reason = f"<br><span style='font-size:11pt'>{html.escape(result.notice)}</span>" if result.notice else ""
+            if reranked and result.weaker:
+                count = len(result.weaker)
+                reason += (
+                    f"<br><a href='weaker' style='font-size:11pt'>Show {count} weaker match{'es' * (count > 1)}</a>"
+                )
             self._show_empty(f"No results for “{html.escape(result.query)}”.{reason}")
             return
         self.pages.setCurrentIndex(1)
         if current >= 0:
             self.results.setCurrentIndex(self.model.index(min(current, len(result.hits) - 1)))
+
+    def show_weaker(self, _link: str = "") -> None:
+        """Show the hits the minimum score hid, when a person asks for them."""
+        result = self.model.result
+        if result is None or not result.weaker:
+            return
+        self.model.set_result(replace(result, hits=result.weaker, weaker=[]), self.model.reranked)
+        self.pages.setCurrentIndex(1)
+        minimum = self.searching.options.min_score
+        self._set_notice(f"Weaker matches, under the minimum score ({minimum:.2f}): probably not what you asked about.")
 
     def _set_notice(self, text: str) -> None:
         self.notice.setText(text)
