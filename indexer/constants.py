@@ -43,9 +43,9 @@ WRITE_BATCH_CHUNKS = 512
 """Chunks buffered before one LanceDB write: fewer table versions, fewer fragments."""
 
 MIN_SCORE = 0.2
-"""Hits whose final score is below this are hidden. With the topic gate (Searcher.topic_gate), off-topic
-queries on SciFact ('chocolate cake recipe') top out under 0.2 while 81% of relevant passages
-stay above it (docs/quality.md)."""
+"""Hits whose final score is below this are hidden (and offered as 'weaker matches'). With the
+topic check (indexer.topic), all 70 off-topic queries of benchmarks/topic_queries.py score under
+it on SciFact while 79% of relevant passages stay above it (docs/quality.md)."""
 
 RERANK_CACHE_PAIRS = 20_000
 """(model, query, passage) scores kept in memory: a refined or repeated query re-scores only
