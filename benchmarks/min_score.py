@@ -49,19 +49,25 @@ SESSION_3_GATE: Bounds = (0.25, 0.40)
 Rule = Callable[[str, Hit], float]
 
 
+def default_rule(bounds: Bounds | None) -> Rule:
+    """The app's final score: the rerank score times the topic weight."""
+
+    def final(query: str, hit: Hit) -> float:
+        return (hit.rerank_score or 0.0) * TopicCheck(query, bounds).weight(
+            hit.first_stage_score, (hit.title, hit.text)
+        )
+
+    return final
+
+
 def rules(bounds: Bounds | None) -> dict[str, Rule]:
     """Final score of a hit found with the topic check off, per rule."""
-
-    def today(query: str, hit: Hit) -> float:
-        weight = TopicCheck(query, bounds).weight(hit.first_stage_score, (hit.title, hit.text))
-        return (hit.rerank_score or 0.0) * weight
-
     return {
         "rerank score alone": lambda q, h: h.rerank_score or 0.0,
         "session 3: similarity gate 0.25-0.40": lambda q, h: (
             (h.rerank_score or 0.0) * similarity_gate(h.first_stage_score, SESSION_3_GATE)
         ),
-        f"default: topic check {bounds}": today,
+        f"default: topic check {bounds}": default_rule(bounds),
     }
 
 
@@ -107,7 +113,7 @@ def scifact(runner: Runner, bounds: Bounds | None) -> None:
         kept = np.mean([rule(q, h) >= MIN_SCORE for q, h in relevant])
         rows.append([name, f"{kept:.1%}", *(runner.empty(qs, rule, MIN_SCORE) for qs in OFF_TOPIC_SETS.values())])
     print(table(["final score", "relevant kept", *OFF_TOPIC_SETS], rows))
-    default = list(rules(bounds).values())[-1]
+    default = default_rule(bounds)
     every = [q for qs in OFF_TOPIC_SETS.values() for q in qs]
     rows = [
         [f"{t:.2f}", f"{np.mean([default(q, h) >= t for q, h in relevant]):.1%}", runner.empty(every, default, t)]
@@ -135,7 +141,7 @@ def pdfs(runner: Runner, bounds: Bounds | None) -> None:
             found.append(f"{ok}/{len(wanted)}")
         rows.append([name, *found, *(runner.empty(qs, rule, MIN_SCORE) for qs in off.values())])
     print(table(["final score", *IN_DOMAIN, *off], rows))
-    default = list(rules(bounds).values())[-1]
+    default = default_rule(bounds)
     print("\nOff-topic queries that still show a result (default rule):")
     print("\n".join(f"  {line}" for line in runner.shown([q for qs in off.values() for q in qs], default, MIN_SCORE)))
     missed = [

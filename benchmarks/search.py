@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             found, timings = searcher.first_stage(query, 50)
             t1 = time.perf_counter()
-            reranker.score(query, [f"{c.chunk.title}\n{c.chunk.text}" for c in found[: args.rerank]])
+            reranker.score(query, [c.chunk.passage for c in found[: args.rerank]])
             t2 = time.perf_counter()
             if i < 2:
                 continue  # warm-up: caches, first index reads

@@ -27,7 +27,6 @@ from indexer.fusion import blend
 from indexer.rerank import Reranker
 from indexer.search import Searcher
 from indexer.store import DocumentRecord, Store, doc_id_for
-from indexer.topic import TopicCheck
 from indexer.types import Page, Progress, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
@@ -169,15 +168,12 @@ def evaluate(
         if reranker is not None and hybrid:
             head = hybrid[:candidates]
             t0 = time.perf_counter()
-            scores = reranker.score(query, [f"{c.chunk.title}\n{c.chunk.text}" for c in head]).scores
+            scores = reranker.score(query, [c.chunk.passage for c in head]).scores
             stage_ms["rerank"].append((time.perf_counter() - t0) * 1000)
             tail = [c.chunk.path for c in hybrid[candidates:]]
             by_score = sorted(range(len(head)), key=lambda i: -scores[i])
-            check = TopicCheck(query, searcher.topic_gate)
-            gated = [
-                s * check.weight(c.similarity, (c.chunk.title, c.chunk.text)) for s, c in zip(scores, head, strict=True)
-            ]
-            by_gate = sorted(range(len(head)), key=lambda i: -gated[i])
+            gated = searcher.final_scores(query, scores, head)
+            by_gate = sorted(range(len(head)), key=lambda i: -(gated[i] or 0.0))
             by_blend = sorted(range(len(head)), key=lambda i: -blend(scores[i], head[i].rank))
             rankings["hybrid+rerank"] = _documents([head[i].chunk.path for i in by_score] + tail)
             rankings["hybrid+rerank+gate"] = _documents([head[i].chunk.path for i in by_gate] + tail)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -155,9 +156,7 @@ class Searcher:
                 t0 = time.perf_counter()
                 deadline = time.monotonic() + options.deadline_s if options.deadline_s else None
                 try:
-                    result = self.reranker.score(
-                        query, [f"{c.chunk.title}\n{c.chunk.text}" for c in found], cancel, deadline
-                    )
+                    result = self.reranker.score(query, [c.chunk.passage for c in found], cancel, deadline)
                 except Cancelled:
                     raise
                 except Exception as exc:
@@ -166,11 +165,7 @@ class Searcher:
                 else:
                     reranked = True
                     scores = [None if math.isnan(s) else s for s in result.scores]
-                    check = TopicCheck(query, self.topic_gate if options.topic_gate else None)
-                    finals = [
-                        None if s is None else s * check.weight(c.similarity, (c.chunk.title, c.chunk.text))
-                        for s, c in zip(scores, found, strict=True)
-                    ]
+                    finals = self.final_scores(query, scores, found, options.topic_gate)
                     order.sort(key=lambda i: self._final_key(finals[i], found[i].rank, options.blend, i))
                     method = f"{options.mode} + rerank" + (" (blended)" if options.blend else "")
                     if not result.complete:
@@ -196,6 +191,17 @@ class Searcher:
         return SearchResult(
             query=query, method=method, hits=hits, timings_ms=timings, notice=notice, reranker=used, weaker=weaker
         )
+
+    def final_scores(
+        self, query: str, scores: Sequence[float | None], found: Sequence[Candidate], topic_check: bool = True
+    ) -> list[float | None]:
+        """Rerank scores times each candidate's topic weight (indexer.topic); None stays None
+        (not scored). The one rule for the final score, so `quarry eval` measures what people see."""
+        check = TopicCheck(query, self.topic_gate if topic_check else None)
+        return [
+            None if s is None else s * check.weight(c.similarity, (c.chunk.title, c.chunk.text))
+            for s, c in zip(scores, found, strict=True)
+        ]
 
     @staticmethod
     def _hit(query: str, candidate: Candidate, rank: int, score: float, rerank_score: float | None) -> Hit:

@@ -110,6 +110,11 @@ class StoredChunk:
     """Similarity for vector search (cosine, -1..1) or BM25 score for full text."""
     vector: np.ndarray | None = None
 
+    @property
+    def passage(self) -> str:
+        """What the reranker reads: the document's title, then the chunk."""
+        return f"{self.title}\n{self.text}"
+
 
 @dataclass(frozen=True, slots=True)
 class StoreStats:

@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         self.model.set_result(result, reranked)
         if not result.hits:
             reason = f"<br><span style='font-size:11pt'>{html.escape(result.notice)}</span>" if result.notice else ""
-            if reranked and result.weaker:
+            if result.weaker:  # only a reranked result has any
                 count = len(result.weaker)
                 reason += (
                     f"<br><a href='weaker' style='font-size:11pt'>Show {count} weaker match{'es' * (count > 1)}</a>"
