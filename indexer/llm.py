@@ -87,32 +87,44 @@ def ggml_library(module: ModuleType | None = None) -> ctypes.CDLL | None:
     return _ggml_lib
 
 
-def backend_folders(module: ModuleType) -> list[Path]:
-    """Where a GGML_BACKEND_DL build keeps its backends (libggml-cpu-<cpu>.so, -cuda, …):
-    $GGML_BACKEND_DIR, site-packages/bin as the wheel installs them, or llama_cpp/backends
-    in the frozen app."""
-    package = Path(module.__file__).parent
-    candidates = [os.environ.get("GGML_BACKEND_DIR", ""), package / "backends", package.parent / "bin", package / "lib"]
-    return [Path(c) for c in candidates if c and any(Path(c).glob("*ggml-cpu*"))]
-
-
 def _load_backends(module: ModuleType) -> None:
     """A build with GGML_BACKEND_DL and GGML_CPU_ALL_VARIANTS (the Makefile's CPU build)
-    registers no backend by itself: load them, and ggml picks the CPU variant that fits
-    this processor (AVX2, AVX-512, VNNI…). Static builds have theirs already."""
+    registers no backend by itself. ggml's own loader would take the CPU variant that scores
+    best for this processor, which can die with SIGILL (indexer.runtime.variants); so this
+    loads the variant Quarry proved in a child process: $QUARRY_CPU_VARIANT_PATH when a
+    parent chose it, else ``variants.choose`` (probing once, then from the cache). Static
+    builds have their backends already."""
     lib = ggml_library(module)
     if lib is None:
         return
     lib.ggml_backend_reg_count.restype = ctypes.c_size_t
     if lib.ggml_backend_reg_count() > 0:
         return
-    lib.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
-    for folder in backend_folders(module):
-        lib.ggml_backend_load_all_from_path(str(folder).encode())
-        if lib.ggml_backend_reg_count() > 0:
-            log.info("llama.cpp backends loaded from %s", folder)
-            return
-    log.error("llama.cpp was built with loadable backends but none was found")
+    from indexer.runtime import variants
+
+    path = os.environ.get(variants.VARIANT_PATH_ENV)
+    if not path:
+        choice = variants.choose(variants.default_cache_dir())
+        path = choice.path
+        if path:
+            os.environ[variants.VARIANT_PATH_ENV] = path
+    if not path:
+        log.error("llama.cpp was built with loadable backends but none was found")
+        return
+    lib.ggml_backend_load.argtypes = [ctypes.c_char_p]
+    lib.ggml_backend_load.restype = ctypes.c_void_p
+    for backend in [Path(path), *variants.other_backends(Path(path))]:
+        if not lib.ggml_backend_load(str(backend).encode()):
+            log.warning("llama.cpp could not load the backend %s", backend.name)
+    log.info("llama.cpp CPU variant %s loaded", variants.variant_name(Path(path)))
+
+
+def loaded_variant() -> str:
+    """The CPU variant this process runs ('built in' for static builds)."""
+    from indexer.runtime import variants
+
+    path = os.environ.get(variants.VARIANT_PATH_ENV)
+    return variants.variant_name(Path(path)) if path else "built in"
 
 
 def cpu_threads() -> int:
