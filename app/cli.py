@@ -116,6 +116,7 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         reranker=args.reranker or saved.reranker,
         device=args.device or saved.device,
         threads=saved.threads,
+        cpu_variant=saved.cpu_variant or None,
         **extra,
     )
 
@@ -255,12 +256,15 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
         return _pull(args, paths)
     from indexer.catalogue import catalogue, choices
     from indexer.gguf_info import InfoCache
-    from indexer.hardware import detect, place
+    from indexer.hardware import place
     from indexer.models import find_models
-    from indexer.tuned import cpu_has_bf16
+    from indexer.runtime.supervisor import InferenceWorker
 
-    hardware = detect()
+    with InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None) as worker:
+        hardware = worker.hardware()
+        choice = worker.choice
     placement = place(hardware, args.device or args.saved.device)
+    cpu_bf16 = hardware.cpu_has_bf16
     models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
     on_disk = {c.name: c for kind in ("reranker", "embedder") for c in choices(kind, models) if c.entry}
     if args.json:
@@ -268,7 +272,13 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
             json.dumps(
                 {
                     "device": placement.label,
-                    "cpu_bf16": cpu_has_bf16(),
+                    "cpu_model": hardware.cpu_model,
+                    "cpu_variant": {
+                        "name": choice.name if choice else "built in",
+                        "forced": bool(choice and choice.forced),
+                        "skipped": [{"name": n, "reason": r} for n, r in (choice.skipped if choice else ())],
+                    },
+                    "cpu_bf16": cpu_bf16,
                     "backends": list(hardware.backends),
                     "devices": [d.description for d in hardware.devices],
                     "model_dirs": [str(d) for d in paths.model_dirs()],
@@ -305,7 +315,8 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
         )
         return 0
     print(f"Device: {placement.label}  (llama.cpp backends: {', '.join(hardware.backends)})")
-    if not placement.on_gpu and cpu_has_bf16():
+    print(f"CPU: {hardware.cpu_model}; llama.cpp CPU variant: {choice.describe() if choice else 'built in'}")
+    if not placement.on_gpu and cpu_bf16:
         print(
             f"This CPU has AVX512-BF16: f16 and f32 rerankers up to 1 GB run as bf16 copies kept in {paths.tuned_models}"
         )
@@ -407,18 +418,20 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
     from indexer.embedding import Embedder
     from indexer.evaluation import CONFIGURATIONS, eval_store_dir, evaluate, index_corpus, load_beir
     from indexer.gguf_info import InfoCache
-    from indexer.hardware import detect, place
+    from indexer.hardware import place
     from indexer.models import find_models, pick
     from indexer.rerank import Reranker
+    from indexer.runtime.supervisor import InferenceWorker
     from indexer.search import Searcher
     from indexer.store import Store
 
     folder = Path(args.dataset).expanduser().resolve()
     dataset = load_beir(folder, args.split)
-    placement = place(detect(), args.device or "auto")
+    worker = InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None)
+    placement = place(worker.hardware(), args.device or "auto")
     models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
-    embedder = Embedder(pick(models, "embedder", args.embedder), placement)
-    reranker = Reranker(pick(models, "reranker", args.reranker), placement, tuned_dir=paths.tuned_models)
+    embedder = Embedder(pick(models, "embedder", args.embedder), placement, worker=worker)
+    reranker = Reranker(pick(models, "reranker", args.reranker), placement, tuned_dir=paths.tuned_models, worker=worker)
     store_dir = eval_store_dir(paths.cache, folder, embedder.fingerprint, len(dataset.corpus))
     store = Store(store_dir, embedder.dimension, embedder.fingerprint, reset_on_mismatch=True)
     started = time.perf_counter()

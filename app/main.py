@@ -61,14 +61,11 @@ def install_crash_handlers(paths: AppPaths) -> Any:
 
 
 def preload_native_modules() -> None:
-    """Import LanceDB and llama.cpp before the window exists: loading their native
-    libraries holds the GIL (~70 ms for lancedb), which on a worker thread would freeze the
-    event loop. Importing is not calling them; all calls still happen on worker lanes."""
+    """Import LanceDB before the window exists: loading its native library holds the GIL
+    (~70 ms), which on a worker thread would freeze the event loop. Importing is not calling
+    it; all calls still happen on worker lanes. llama.cpp is never loaded in this process:
+    it runs in the inference worker (indexer.runtime)."""
     import lancedb  # noqa: F401
-
-    from indexer.llm import llama_cpp
-
-    llama_cpp()
 
 
 def build_window(paths: AppPaths, opener: Any = None) -> tuple[Any, Any, Any]:
@@ -108,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         from indexer.engine import EngineOptions
 
         return smoke_test(paths, EngineOptions())
+    from app.system_libs import check_gui_libraries
+
+    hint = check_gui_libraries()
+    if hint:
+        log.error("%s", hint)
+        sys.stderr.write(hint + "\n")
+        return 1
     crashed_before = previous_native_crash(paths)
     crash_file = install_crash_handlers(paths)
 

@@ -68,7 +68,12 @@ class SettingsService(QObject):
         old, self.settings = self.settings, new
         settings_file.save(self.paths.settings_file, new)
         self.searching.options = SearchOptions.from_settings(new)
-        if (old.embedder, old.device, old.threads) != (new.embedder, new.device, new.threads):
+        if (old.embedder, old.device, old.threads, old.cpu_variant) != (
+            new.embedder,
+            new.device,
+            new.threads,
+            new.cpu_variant,
+        ):
             self._reindex = list(folders or []) if old.embedder != new.embedder else []
             self.engines.load(self.engine_options)
         else:

@@ -10,11 +10,12 @@ from pathlib import Path
 from indexer.embedding import Embedder
 from indexer.errors import QuarryError
 from indexer.gguf_info import GGUFInfo, InfoCache
-from indexer.hardware import Hardware, Placement, detect, place
+from indexer.hardware import Hardware, Placement, place
 from indexer.models import LocalModel, find_models, pick
 from indexer.paths import AppPaths
 from indexer.pipeline import Indexer
 from indexer.rerank import Reranker
+from indexer.runtime.supervisor import InferenceWorker
 from indexer.scan import ScanRules
 from indexer.search import Searcher
 from indexer.settings import Settings
@@ -32,6 +33,8 @@ class EngineOptions:
     threads: int | None = None
     rules: ScanRules = field(default_factory=ScanRules)
     reset_on_mismatch: bool = True
+    cpu_variant: str | None = None
+    """A llama.cpp CPU variant to force (indexer.runtime.variants); None: a proven one."""
 
     @classmethod
     def from_settings(cls, chosen: Settings) -> EngineOptions:
@@ -42,6 +45,7 @@ class EngineOptions:
             device=chosen.device,
             threads=chosen.threads,
             rules=chosen.rules,
+            cpu_variant=chosen.cpu_variant or None,
         )
 
 
@@ -49,12 +53,21 @@ class Engine:
     def __init__(self, paths: AppPaths, options: EngineOptions = EngineOptions()) -> None:
         self.paths = paths.ensure()
         self.options = options
-        self.hardware: Hardware = detect()
+        # llama.cpp runs in this worker process, never in ours (indexer.runtime).
+        self.worker = InferenceWorker(paths.cache, paths.logs, variant=options.cpu_variant)
+        try:
+            self._build(paths, options)
+        except BaseException:
+            self.worker.close()
+            raise
+
+    def _build(self, paths: AppPaths, options: EngineOptions) -> None:
+        self.hardware: Hardware = self.worker.hardware()
         self.placement: Placement = place(self.hardware, options.device, options.threads)
         self.info_cache = InfoCache(paths.cache / "gguf-info.json")
         self.models: list[LocalModel] = find_models(paths.model_dirs(), self.info_cache)
         embedder_path = pick(self.models, "embedder", options.embedder)
-        self.embedder = Embedder(embedder_path, self.placement, info=self._info(embedder_path))
+        self.embedder = Embedder(embedder_path, self.placement, info=self._info(embedder_path), worker=self.worker)
         self.store = Store(
             paths.index, self.embedder.dimension, self.embedder.fingerprint, reset_on_mismatch=options.reset_on_mismatch
         )
@@ -63,7 +76,7 @@ class Engine:
         if options.use_reranker:
             reranker, problem = self._load_reranker(options.reranker)
         self.indexer = Indexer(self.store, self.embedder, options.rules)
-        self.searcher = Searcher(self.store, self.embedder, reranker, problem)
+        self.searcher = Searcher(self.store, self.embedder, reranker, problem, notices=self.worker.take_notices)
 
     def refresh_models(self) -> list[LocalModel]:
         """Look through the model folders again (after a download or an added file)."""
@@ -94,14 +107,17 @@ class Engine:
         """Free the memory of models unused for ``idle_s`` seconds; they reload on next use."""
         released = []
         for part in (self.embedder, self.reranker):
-            if part is not None and part.model.release_if_idle(idle_s):
+            if part is not None and part.release_if_idle(idle_s):
                 released.append(part.path.name)
         return released
 
     def _load_reranker(self, wanted: str | None) -> tuple[Reranker | None, str]:
         try:
             path = pick(self.models, "reranker", wanted)
-            return Reranker(path, self.placement, info=self._info(path), tuned_dir=self.paths.tuned_models), ""
+            reranker = Reranker(
+                path, self.placement, info=self._info(path), tuned_dir=self.paths.tuned_models, worker=self.worker
+            )
+            return reranker, ""
         except QuarryError as exc:
             log.warning("reranker unavailable: %s", exc)
             return None, f"reranker unavailable: {exc}"
@@ -116,7 +132,14 @@ class Engine:
     def device_label(self) -> str:
         return self.embedder.placement.label
 
+    @property
+    def cpu_variant(self) -> str:
+        """The llama.cpp CPU variant the worker runs, with any skipped on the way."""
+        choice = self.worker.choice
+        return choice.describe() if choice is not None else self.worker.variant_loaded
+
     def close(self) -> None:
         self.embedder.close()
         if self.reranker:
             self.reranker.close()
+        self.worker.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.llm import LlamaModel, cpu_threads, ggml_library, llama_cpp
+from indexer.llm import LlamaModel, cpu_threads, ggml_library, llama_cpp, loaded_variant
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,15 @@ class Hardware:
     gpu_offload: bool
     cpu_features: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    cpu_model: str = ""
+    """The processor's name, e.g. 'AMD EPYC' (from /proc/cpuinfo where there is one)."""
+    cpu_variant: str = "built in"
+    """The llama.cpp CPU variant loaded (indexer.runtime.variants), e.g. 'zen4'."""
+
+    @property
+    def cpu_has_bf16(self) -> bool:
+        """Whether the CPU variant that runs has AVX512-BF16 kernels (indexer.tuned)."""
+        return "AVX512_BF16 = 1" in self.cpu_features
 
     @property
     def gpus(self) -> tuple[Device, ...]:
@@ -87,6 +96,10 @@ def _ggml() -> ctypes.CDLL | None:
 
 
 def detect() -> Hardware:
+    """What this process's llama.cpp has: backends, devices, CPU features and variant.
+    Loads llama.cpp: call it in the inference worker (InferenceWorker.hardware)."""
+    from indexer.runtime.variants import cpu_model
+
     ll = llama_cpp()
     lib = _ggml()
     backends: list[str] = []
@@ -112,6 +125,8 @@ def detect() -> Hardware:
         devices=tuple(devices),
         gpu_offload=bool(ll.llama_supports_gpu_offload()),
         cpu_features=ll.llama_print_system_info().decode(errors="replace").strip(),
+        cpu_model=cpu_model(),
+        cpu_variant=loaded_variant(),
     )
 
 

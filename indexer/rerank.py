@@ -1,23 +1,29 @@
 """Reranker: score (query, passage) pairs with a GGUF cross-encoder through llama.cpp's
 rank pooling. llama-cpp-python has no rerank API, so we build the pair tokens ourselves
-from the GGUF's own layout flags (or its rerank template) and decode through the batch API."""
+from the GGUF's own layout flags (or its rerank template) and decode through the batch API.
+
+``Reranker`` is what Quarry holds: it keeps the score cache and sends the pairs to the
+inference worker process (indexer.runtime), where ``LocalReranker`` runs llama.cpp. A
+stuck decode is ended by stopping the worker at the deadline; a crash leaves first-stage
+order for that search, and the next search reranks in a new worker."""
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.constants import QUERY_MAX_TOKENS, RERANK_MAX_PAIR_TOKENS
+from indexer.errors import QuarryError
 from indexer.gguf_info import RERANK_TEMPLATE_KEY, GGUFInfo, validate
-from indexer.hardware import Placement, load_model
-from indexer.lanes import Lanes, cpu_lanes
-from indexer.llm import llama_cpp
+from indexer.hardware import Placement
+from indexer.runtime.remote import RemoteModel
+from indexer.runtime.supervisor import InferenceWorker, WorkerDied, WorkerTimeout
 from indexer.score_cache import ScoreCache, model_identity
-from indexer.tuned import tuned_copy
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +57,13 @@ class Scores:
     """False when a deadline stopped scoring: the unscored passages have score NaN."""
     from_cache: int = 0
     """How many scores came from the score cache instead of the model."""
+    notice: str = ""
+    """Why some pairs are unscored beyond the deadline (the worker was stopped), if so."""
 
 
-class Reranker:
-    """One loaded cross-encoder. ``score`` is thread-safe (serialised on the model lock)."""
+class LocalReranker:
+    """One cross-encoder loaded in this process (the worker's side). ``score_raw`` is
+    thread-safe (serialised on the model lock)."""
 
     def __init__(
         self,
@@ -62,7 +71,6 @@ class Reranker:
         placement: Placement,
         pairs_per_decode: int | None = None,
         info: GGUFInfo | None = None,
-        cache: ScoreCache | None = None,
         lanes: int | None = None,
         tuned_dir: Path | None = None,
     ) -> None:
@@ -71,11 +79,14 @@ class Reranker:
         lanes: contexts scoring side by side (default: ``cpu_lanes``).
         tuned_dir: where a CPU-tuned (bf16) copy may be kept; None loads ``path`` as it is.
         """
+        from indexer.hardware import load_model
+        from indexer.lanes import Lanes, cpu_lanes
+        from indexer.llm import llama_cpp
+        from indexer.tuned import tuned_copy
+
         self.info = validate(path, "reranker", info)
         self.path = path
         self.loaded_path = path if tuned_dir is None or placement.on_gpu else tuned_copy(path, tuned_dir, self.info)
-        self.cache = cache if cache is not None else ScoreCache()
-        self._identity = model_identity(self.loaded_path)
         ll = llama_cpp()
         n_lanes = lanes if lanes is not None else cpu_lanes(placement, self.info.size)
         default_per_decode = GPU_PAIRS_PER_DECODE if placement.on_gpu else (1 if n_lanes > 1 else CPU_PAIRS_PER_DECODE)
@@ -96,15 +107,6 @@ class Reranker:
         # Logit heads (BERT, XLM-R) need a sigmoid; templated rerankers (Qwen3) give a probability.
         self.outputs_probability = bool(self.template)
 
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
-    @property
-    def label(self) -> str:
-        """For people: the model, and the bf16 copy when this CPU runs one."""
-        return f"{self.name} (bf16 for this CPU)" if self.loaded_path != self.path else self.name
-
     def _pair_tokens(self, query: list[int], doc_text: str) -> list[int]:
         s = self._special
         if self.template:
@@ -124,6 +126,102 @@ class Reranker:
         doc = self.model.tokenize(doc_text)[: max(1, self.max_tokens - len(head) - len(tail))]
         return head + doc + tail
 
+    def score_raw(
+        self, query: str, documents: list[str], cancel: CancelToken = NEVER, deadline: float | None = None
+    ) -> list[float]:
+        """The model's raw output for each (query, document) pair, in input order; NaN for
+        pairs not scored by ``deadline`` (a ``time.monotonic()`` instant)."""
+        raw = [math.nan] * len(documents)
+        with self.model.lock:
+            query_tokens = self.model.tokenize(query)[:QUERY_MAX_TOKENS]
+            pairs = {i: self._pair_tokens(query_tokens, d) for i, d in enumerate(documents)}
+            # Similar lengths together: a multi-pair decode pays for its longest member.
+            order = sorted(pairs, key=lambda i: len(pairs[i]))
+            step = self.model.n_seq_max
+            groups = [order[start : start + step] for start in range(0, len(order), step)]
+            self._lanes.run(groups, self._decode_group(pairs, raw), cancel, deadline)
+        return raw
+
+    def _decode_group(self, pairs: dict[int, list[int]], raw: list[float]) -> Callable[[list[int], int], None]:
+        def decode(group: list[int], lane: int) -> None:
+            out = self.model.decode([pairs[i] for i in group], lane=lane)
+            for row, i in enumerate(group):
+                raw[i] = float(out[row, 0])
+
+        return decode
+
+    def close(self) -> None:
+        with self.model.lock:
+            self.model.close()
+        self._lanes.close()
+
+
+DEADLINE_GRACE_S = 2.0
+"""How long past its deadline a rerank may take before the worker is stopped: the lanes
+stop taking pairs at the deadline, so only a decode already running (tens of
+milliseconds) should finish after it; one still running 2 s later is stuck."""
+
+CRASHES_BEFORE_OFF = 2
+"""Worker deaths in a row while reranking after which the reranker is switched off."""
+
+
+class Reranker(RemoteModel):
+    """A cross-encoder run by the inference worker, with the score cache. Thread-safe.
+
+    Args:
+        path: the GGUF file (its header is checked here first: ModelInvalid if unusable).
+        placement: where it runs (indexer.hardware.place).
+        pairs_per_decode: pairs in one llama.cpp batch (default: measured per device).
+        cache: the (model, query, passage) score cache; None makes a private one.
+        lanes: contexts scoring side by side (default: one per CPU thread for small models).
+        tuned_dir: where a CPU-tuned (bf16) copy may be kept; None loads ``path`` as it is.
+        worker: the worker to use; None starts one owned (and closed) by this reranker.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        placement: Placement,
+        pairs_per_decode: int | None = None,
+        info: GGUFInfo | None = None,
+        cache: ScoreCache | None = None,
+        lanes: int | None = None,
+        tuned_dir: Path | None = None,
+        worker: InferenceWorker | None = None,
+    ) -> None:
+        self.info = validate(path, "reranker", info)
+        self.cache = cache if cache is not None else ScoreCache()
+        tuned = str(tuned_dir) if tuned_dir else None
+        super().__init__(path, placement, worker, "load_reranker", pairs_per_decode, self.info, lanes, tuned)
+        self.crashes_in_a_row = 0
+        self.switched_off = ""
+
+    @property
+    def loaded_path(self) -> Path:
+        """The file the worker runs: ``path``, or its bf16 copy on CPUs made for it."""
+        return Path(self.slot.meta["loaded_path"])
+
+    @property
+    def max_tokens(self) -> int:
+        return self.slot.meta["max_tokens"]
+
+    @property
+    def n_lanes(self) -> int:
+        return self.slot.meta["n_lanes"]
+
+    @property
+    def outputs_probability(self) -> bool:
+        return self.slot.meta["outputs_probability"]
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def label(self) -> str:
+        """For people: the model, and the bf16 copy when this CPU runs one."""
+        return f"{self.name} (bf16 for this CPU)" if self.loaded_path != self.path else self.name
+
     def score(
         self,
         query: str,
@@ -131,13 +229,23 @@ class Reranker:
         cancel: CancelToken = NEVER,
         deadline: float | None = None,
     ) -> Scores:
-        """Score each document against the query.
+        """Score each document against the query; scores in input order.
 
         Args:
             deadline: a ``time.monotonic()`` instant; pairs not scored by then stay NaN.
+                A worker still busy ``DEADLINE_GRACE_S`` after it is stopped and restarted.
+
+        Raises:
+            Cancelled: ``cancel`` was set.
+            WorkerDied: the worker died while scoring (not retried: the caller has
+                first-stage results to show); after CRASHES_BEFORE_OFF in a row, QuarryError
+                says the reranker was switched off.
         """
+        if self.switched_off:
+            raise QuarryError(self.switched_off)
         raw = [math.nan] * len(documents)
-        keys = [ScoreCache.key(self._identity, query, d) for d in documents]
+        identity = model_identity(self.loaded_path)
+        keys = [ScoreCache.key(identity, query, d) for d in documents]
         todo = []
         for i, key in enumerate(keys):
             cached = self.cache.get(key)
@@ -146,33 +254,38 @@ class Reranker:
             else:
                 raw[i] = cached
         from_cache = len(documents) - len(todo)
-        with self.model.lock:
-            query_tokens = self.model.tokenize(query)[:QUERY_MAX_TOKENS]
-            pairs = {i: self._pair_tokens(query_tokens, documents[i]) for i in todo}
-            # Similar lengths together: a multi-pair decode pays for its longest member.
-            order = sorted(todo, key=lambda i: len(pairs[i]))
-            step = self.model.n_seq_max
-            groups = [order[start : start + step] for start in range(0, len(order), step)]
-            self._lanes.run(groups, self._decode_group(pairs, keys, raw), cancel, deadline)
+        notice = ""
+        if todo:
+            seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                values = self.worker.call(
+                    self.slot,
+                    "score",
+                    query,
+                    [documents[i] for i in todo],
+                    seconds,
+                    cancel=cancel,
+                    timeout=None if seconds is None else seconds + DEADLINE_GRACE_S,
+                    retry=False,
+                )
+            except WorkerTimeout as exc:
+                notice = str(exc)
+            except WorkerDied as exc:
+                self.crashes_in_a_row += 1
+                if self.crashes_in_a_row >= CRASHES_BEFORE_OFF:
+                    self.switched_off = f"reranking is off: {self.name} stopped the inference worker {self.crashes_in_a_row} times in a row ({exc.crash.signal_name or 'exit'})"
+                    log.error("%s", self.switched_off)
+                raise
+            else:
+                self.crashes_in_a_row = 0
+                for i, value in zip(todo, values, strict=True):
+                    raw[i] = value
+                    if not math.isnan(value):
+                        self.cache.put(keys[i], value)
         complete = not any(math.isnan(raw[i]) for i in todo)
         scores = [x if math.isnan(x) else self.normalise(x) for x in raw]
-        return Scores(scores=scores, raw=raw, complete=complete, from_cache=from_cache)
-
-    def _decode_group(
-        self, pairs: dict[int, list[int]], keys: list[bytes], raw: list[float]
-    ) -> Callable[[list[int], int], None]:
-        def decode(group: list[int], lane: int) -> None:
-            out = self.model.decode([pairs[i] for i in group], lane=lane)
-            for row, i in enumerate(group):
-                raw[i] = float(out[row, 0])
-                self.cache.put(keys[i], raw[i])
-
-        return decode
+        return Scores(scores=scores, raw=raw, complete=complete, from_cache=from_cache, notice=notice)
 
     def normalise(self, raw: float) -> float:
+        """0..1: the probability of templated rerankers, a sigmoid of a head's logit."""
         return min(1.0, max(0.0, raw)) if self.outputs_probability else sigmoid(raw)
-
-    def close(self) -> None:
-        with self.model.lock:
-            self.model.close()
-        self._lanes.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -68,12 +68,22 @@ class Candidate:
 
 class Searcher:
     def __init__(
-        self, store: Store, embedder: Embedder, reranker: Reranker | None = None, reranker_problem: str = ""
+        self,
+        store: Store,
+        embedder: Embedder,
+        reranker: Reranker | None = None,
+        reranker_problem: str = "",
+        notices: Callable[[], list[str]] | None = None,
     ) -> None:
+        """Args:
+        notices: fallback notices to show once with the next result (the inference
+            worker's: a CPU variant or the GPU was given up after a crash).
+        """
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
         self.reranker_problem = reranker_problem
+        self.notices = notices
 
     @property
     def topic_gate(self) -> Bounds | None:
@@ -171,6 +181,8 @@ class Searcher:
                     if not result.complete:
                         done = sum(s is not None for s in scores)
                         notice = f"reranking stopped at its deadline after {done} of {len(found)} candidates"
+                        if result.notice:
+                            notice += f" ({result.notice})"
                 timings["rerank"] = (time.perf_counter() - t0) * 1000
         hits: list[Hit] = []
         weaker: list[Hit] = []
@@ -186,6 +198,8 @@ class Searcher:
                 break
         if reranked and found and not hits and not notice:
             notice = f"nothing scored above the minimum score ({options.min_score:.2f})"
+        if self.notices is not None:
+            notice = "; ".join(n for n in (*self.notices(), notice) if n)
         timings["total"] = (time.perf_counter() - started) * 1000
         used = self.reranker.name if reranked and self.reranker is not None else ""
         return SearchResult(

@@ -39,6 +39,8 @@ class Settings:
     deadline_s: float = DEFAULT_DEADLINE_S
     device: str = "auto"
     threads: int | None = None
+    cpu_variant: str = ""
+    """A llama.cpp CPU variant to force ('zen4', 'haswell'…); '' lets Quarry prove one."""
     idle_unload_min: int = DEFAULT_IDLE_UNLOAD_MIN
     """Models unused this many minutes are released from memory; 0 keeps them loaded."""
     folders: tuple[str, ...] = ()
@@ -113,8 +115,8 @@ def from_dict(data: dict[str, Any]) -> Settings:
             expected = int if key == "threads" else str
             if isinstance(value, bool) or not isinstance(value, expected):
                 raise ValueError(f"setting {key!r} has the wrong type")
-        elif key == "device" and not isinstance(value, str):
-            raise ValueError("setting 'device' must be a string")
+        elif key in ("device", "cpu_variant") and not isinstance(value, str):
+            raise ValueError(f"setting {key!r} must be a string")
         values[key] = value
     return replace(defaults, **values).checked()
 

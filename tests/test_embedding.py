@@ -46,6 +46,13 @@ def test_over_long_page_never_reaches_llama(embedder, reranker):
     assert len(scores.scores) == 2
 
 
-def test_decode_refuses_sequences_longer_than_the_context(embedder):
-    with pytest.raises(ValueError):
-        embedder.model.decode([[101] * (embedder.max_tokens + 1)])
+def test_decode_refuses_sequences_longer_than_the_context(placement):
+    from indexer.embedding import LocalEmbedder
+    from tests.conftest import EMBEDDER
+
+    local = LocalEmbedder(EMBEDDER, placement)  # llama.cpp in this process, as the worker runs it
+    try:
+        with pytest.raises(ValueError):
+            local.model.decode([[101] * (local.max_tokens + 1)])
+    finally:
+        local.close()

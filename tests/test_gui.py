@@ -232,3 +232,32 @@ def test_hidden_weaker_matches_are_shown_on_request(qtbot, app_window, tmp_path:
     assert app_window.model.rowCount() == len(result.weaker)
     assert all(h.score < app_window.searching.options.min_score for h in app_window.model.hits)
     assert "Weaker matches" in app_window.notice.text()
+
+
+def test_a_crash_in_the_inference_worker_leaves_the_window_and_its_results(qtbot, app_window, tmp_path: Path):
+    import os
+    import signal
+
+    index_golden(qtbot, app_window, tmp_path)
+    worker = app_window.engines.engine.worker
+    killed: list[int] = []
+
+    def segfault_on_rerank(method: str, pid: int) -> None:
+        if method == "score" and not killed:
+            killed.append(pid)
+            os.kill(pid, signal.SIGSEGV)
+
+    worker.on_request = segfault_on_rerank
+    query = "boiler pressure"
+    app_window.search_field.setText(query)
+    with qtbot.waitSignal(app_window.searching.reranked, timeout=30_000) as blocker:
+        app_window.search_now()
+    result = blocker.args[-1]
+    assert killed and result.hits and Path(result.hits[0].path).name == "boiler-maintenance.md"
+    assert "inference worker stopped (SIGSEGV" in result.notice
+    qtbot.waitUntil(lambda: app_window.notice.isVisible() and "SIGSEGV" in app_window.notice.text(), timeout=5_000)
+    worker.on_request = None
+    app_window.search_field.setText(query + " ")
+    with qtbot.waitSignal(app_window.searching.reranked, timeout=30_000) as blocker:
+        app_window.search_now()
+    assert blocker.args[-1].hits[0].rerank_score is not None  # a new worker reranks again

@@ -116,11 +116,11 @@ def test_idle_model_is_released_and_reloads_with_the_same_scores(placement):
     try:
         pair = PAIRS[0]
         first = reranker.score(pair["query"], [pair["document"]]).raw[0]
-        assert not reranker.model.release_if_idle(3600.0)  # just used: kept
-        assert reranker.model.release_if_idle(0.0)
-        assert not reranker.model.loaded
+        assert not reranker.release_if_idle(3600.0)  # just used: kept
+        assert reranker.release_if_idle(0.0)
+        assert not reranker.loaded
         again = reranker.score(pair["query"], [pair["document"]]).raw[0]
-        assert reranker.model.loaded
+        assert reranker.loaded
         assert again == pytest.approx(first, abs=1e-5)
     finally:
         reranker.close()
@@ -130,7 +130,7 @@ def test_lanes_score_side_by_side_with_the_same_results(placement):
     one = Reranker(RERANKER_F16, placement, lanes=1, pairs_per_decode=1, cache=ScoreCache(0))
     two = Reranker(RERANKER_F16, placement, lanes=2, pairs_per_decode=1, cache=ScoreCache(0))
     try:
-        assert (one.model.n_lanes, two.model.n_lanes) == (1, 2)
+        assert (one.n_lanes, two.n_lanes) == (1, 2)
         query, docs = PAIRS[0]["query"], [p["document"] for p in PAIRS[:9]]
         alone, side_by_side = one.score(query, docs), two.score(query, docs)
         assert side_by_side.complete

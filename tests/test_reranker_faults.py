@@ -96,7 +96,7 @@ class ExplodingReranker(Reranker):
 def test_a_reranker_that_throws_leaves_first_stage_results(indexed):
     engine = Engine(indexed, EngineOptions())
     try:
-        engine.searcher.reranker = ExplodingReranker(RERANKER_Q8, engine.placement)
+        engine.searcher.reranker = ExplodingReranker(RERANKER_Q8, engine.placement, worker=engine.worker)
         first_stage_with_notice(engine, "reranking failed (GPU device lost)")
     finally:
         engine.close()

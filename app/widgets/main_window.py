@@ -521,7 +521,12 @@ class MainWindow(QMainWindow):
             self._show_empty("Models ready")
         reranker = engine.reranker.label if engine.reranker else "no reranker"
         self.model_label.setText(f"{engine.embedder.path.stem} · {reranker}")
-        self.device_label.setText(engine.device_label)
+        choice = engine.worker.choice
+        variant = ""
+        if choice is not None and choice.path:
+            variant = f" · {choice.name}" + (f" ({len(choice.skipped)} skipped)" if choice.skipped else "")
+        self.device_label.setText(engine.device_label + variant)
+        self.device_label.setToolTip(f"{engine.hardware.cpu_model}; llama.cpp CPU variant: {engine.cpu_variant}")
         if engine.reranker is None:
             self._set_notice(engine.reranker_problem)
         self.indexing.refresh()

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.settings_service import SettingsService
 from indexer.catalogue import Choice, choices
 from indexer.engine import Engine
+from indexer.runtime.variants import available_variants
 from indexer.settings import Settings
 from indexer.types import Progress
 
@@ -235,8 +236,17 @@ class SettingsDialog(QDialog):
         self.threads = QSpinBox(minimum=0, maximum=256, value=current.threads or 0, specialValueText="Automatic")
         self.idle = QSpinBox(minimum=0, maximum=1440, value=current.idle_unload_min, specialValueText="Never")
         self.idle.setSuffix(" min")
+        self.cpu_variant = QComboBox()
+        self.cpu_variant.addItem("Automatic (proven on this CPU)", "")
+        for name in available_variants():
+            self.cpu_variant.addItem(name, name)
+        self.cpu_variant.setCurrentIndex(max(0, self.cpu_variant.findData(current.cpu_variant)))
+        self.cpu_variant.setToolTip(
+            "The llama.cpp build for your processor's instruction set; force one only to work around a problem."
+        )
         form.addRow("Run models on", self.device)
         form.addRow("CPU threads", self.threads)
+        form.addRow("llama.cpp CPU variant", self.cpu_variant)
         form.addRow("Release idle models after", self.idle)
         built = QLabel(self._hardware_text(engine))
         built.setWordWrap(True)
@@ -275,7 +285,10 @@ class SettingsDialog(QDialog):
             return "models not loaded yet"
         hw = engine.hardware
         devices = "; ".join(f"{d.description} ({d.kind})" for d in hw.devices) or "none reported"
-        return f"built with {', '.join(hw.backends)}; devices: {devices}; now using {engine.device_label}"
+        return (
+            f"built with {', '.join(hw.backends)}; devices: {devices}; now using {engine.device_label}; "
+            f"CPU: {hw.cpu_model}, variant {engine.cpu_variant}"
+        )
 
     def chosen(self) -> Settings:
         return replace(
@@ -289,6 +302,7 @@ class SettingsDialog(QDialog):
             deadline_s=round(self.deadline.value(), 1),
             device=str(self.device.currentData()),
             threads=self.threads.value() or None,
+            cpu_variant=str(self.cpu_variant.currentData()),
             idle_unload_min=self.idle.value(),
             include=_patterns(self.include.text()),
             exclude=_patterns(self.exclude.text()),
