@@ -33,8 +33,19 @@ def machine() -> str:
     except OSError:
         pass
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        f"{cpu}, {os.cpu_count()} cores, llama.cpp CPU variant {cpu_variant()}, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
+
+
+def cpu_variant() -> str:
+    """The llama.cpp CPU variant Quarry runs on this machine (indexer.runtime.variants)."""
+    from indexer.runtime import variants
+
+    try:
+        return variants.choose(variants.default_cache_dir()).name
+    except RuntimeError as exc:
+        return f"none ({exc})"
 
 
 def peak_rss_mb() -> float:
@@ -52,3 +63,38 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells]
     return "\n".join([line, rule, *body])
+
+
+def process_memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident memory now: RSS and PSS (shared pages split among their users),
+    in MB, from /proc (Linux); {} where there is none."""
+    found: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("Rss", "Pss"):
+                found[key.lower()] = round(int(value.split()[0]) / 1024, 1)
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def start_worker(device: str = "auto") -> tuple[object, object]:
+    """An inference worker, as the app starts one, and the placement it gives: (worker,
+    placement). llama.cpp then runs there, never in the benchmark's own process."""
+    from indexer.hardware import place
+    from indexer.runtime.supervisor import InferenceWorker
+
+    worker = InferenceWorker()
+    return worker, place(worker.hardware(), device)
+
+
+def peak_rss_of_mb(pid: int | None) -> float:
+    """Another process's peak RSS so far (VmHWM) in MB; 0 where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import EMBEDDER, PDFS, machine, peak_rss_mb, table
+from benchmarks.common import EMBEDDER, PDFS, machine, peak_rss_mb, peak_rss_of_mb, start_worker, table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,12 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from indexer.embedding import Embedder
-    from indexer.hardware import detect, place
     from indexer.pipeline import Indexer
     from indexer.store import Store
 
-    placement = place(detect())
-    embedder = Embedder(EMBEDDER, placement)
+    worker, placement = start_worker()
+    embedder = Embedder(EMBEDDER, placement, worker=worker)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "index", embedder.dimension, embedder.fingerprint)
         start = time.perf_counter()
@@ -42,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         "stage_seconds": report.stage_seconds,
         "rerun_seconds": second.seconds,
         "peak_rss_mb": peak_rss_mb(),
+        "worker_peak_rss_mb": peak_rss_of_mb(worker.pid),
         "device": placement.label,
         "machine": machine(),
     }

@@ -71,14 +71,26 @@ def quarry_runner(
 ) -> Runner:
     """Quarry's Reranker as the app builds it (tuned_dir set, lanes and pairs per decode
     left to the defaults), or with the given overrides."""
-    from indexer.hardware import detect, place
+    from benchmarks.common import start_worker
     from indexer.rerank import Reranker
     from indexer.score_cache import ScoreCache
 
+    worker, placement = start_worker()
     reranker = Reranker(
-        path, place(detect()), pairs_per_decode=per_decode, cache=ScoreCache(0), lanes=lanes, tuned_dir=tuned_dir
+        path,
+        placement,
+        pairs_per_decode=per_decode,
+        cache=ScoreCache(0),
+        lanes=lanes,
+        tuned_dir=tuned_dir,
+        worker=worker,
     )
-    return (lambda: reranker.score(query, docs)), reranker.close
+
+    def close() -> None:
+        reranker.close()
+        worker.close()  # type: ignore[attr-defined]
+
+    return (lambda: reranker.score(query, docs)), close
 
 
 def quarry_variants(path: Path, tuned_dir: Path, extra: bool) -> dict[str, dict]:

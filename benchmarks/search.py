@@ -21,7 +21,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import EMBEDDER, SHARED, default_reranker, machine, peak_rss_mb, table
+from benchmarks.common import (
+    EMBEDDER,
+    SHARED,
+    default_reranker,
+    machine,
+    peak_rss_mb,
+    peak_rss_of_mb,
+    start_worker,
+    table,
+)
 
 CHUNKS_PER_DOC = 50
 WORDS_PER_CHUNK = 110
@@ -97,7 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from indexer.embedding import Embedder
-    from indexer.hardware import detect, place
     from indexer.rerank import Reranker
     from indexer.score_cache import ScoreCache
     from indexer.search import Searcher
@@ -108,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         built_s, build_rss = (0.0, 0.0)
         if not (store_dir / "complete").exists():
             built_s, build_rss = build(store_dir, args.chunks)
-        placement = place(detect(), "auto")
-        embedder = Embedder(EMBEDDER, placement)
+        worker, placement = start_worker()
+        embedder = Embedder(EMBEDDER, placement, worker=worker)
         # The reranker the app picks, loaded as the app loads it (a bf16 copy on CPUs made for it).
-        reranker = Reranker(default_reranker(), placement, cache=ScoreCache(0), tuned_dir=Path(scratch) / "tuned")
+        reranker = Reranker(
+            default_reranker(), placement, cache=ScoreCache(0), tuned_dir=Path(scratch) / "tuned", worker=worker
+        )
         store = Store(store_dir, DIMENSION, "synthetic|100k")
         # The synthetic store's fingerprint is not the embedder's; search does not check it.
         searcher = Searcher(store, embedder, reranker)
@@ -132,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             rerank_ms.append((t2 - t1) * 1000)
             total_ms.append((t2 - t0) * 1000)
         rows = store.chunks.count_rows()
+        worker_peak = peak_rss_of_mb(worker.pid)
+        reranker.close()
+        embedder.close()
+        worker.close()
         size_mb = sum(p.stat().st_size for p in store_dir.rglob("*") if p.is_file()) / 1e6
     result = {
         "chunks": rows,
@@ -146,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "reranked": args.rerank,
         "queries": len(first_ms),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "worker_peak_rss_mb": round(worker_peak, 1),
         "machine": machine(),
     }
     if args.json:
@@ -169,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if built_s:
         print(f"\nBuilt the store in {built_s:.0f} s, peak RSS while building {build_rss:.0f} MB")
-    print(f"Peak RSS: {peak_rss_mb():.0f} MB")
+    print(f"Peak RSS: {peak_rss_mb():.0f} MB, inference worker {result['worker_peak_rss_mb']:.0f} MB")
     return 0
 
 

@@ -29,6 +29,15 @@ def test_index_benchmark_runs():
 def test_gui_stall_benchmark_runs():
     result = run("benchmarks/gui_stall.py", str(GOLDEN), "--query", "sourdough")
     assert set(result["longest_stall_ms"]) == {"load models", "index folder", "reranked search"}
+    memory = result["idle_memory_mb"]
+    assert memory["worker"]["rss"] > 0 and memory["total"]["rss"] > memory["window"]["rss"]
+
+
+def test_worker_benchmark_runs():
+    result = run("benchmarks/worker.py", "--rounds", "4", "--pairs", "4")
+    assert result["round_trip_ms"]["median"] > 0
+    assert set(result["rerank_pairs_per_s"]) == {"in process", "worker"}
+    assert result["cpu_variant"]
 
 
 def test_search_benchmark_runs():
