@@ -66,14 +66,15 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 
 
 def process_memory_mb(pid: int) -> dict[str, float]:
-    """A process's resident memory now: RSS and PSS (shared pages split among their users),
-    in MB, from /proc (Linux); {} where there is none."""
+    """A process's resident memory now, in MB, from /proc (Linux); {} where there is none:
+    RSS, PSS (shared pages split among their users) and anon (its own heap and stacks, the
+    part that file-backed library and model pages, reclaimable by the system, are not)."""
     found: dict[str, float] = {}
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key in ("Rss", "Pss"):
-                found[key.lower()] = round(int(value.split()[0]) / 1024, 1)
+            if key in ("Rss", "Pss", "Anonymous"):
+                found[{"Anonymous": "anon"}.get(key, key.lower())] = round(int(value.split()[0]) / 1024, 1)
     except (OSError, ValueError):
         pass
     return found

@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(3000, settle.quit)  # idle: what stays after the search
         settle.exec()
         memory = {"window": process_memory_mb(os.getpid()), "worker": process_memory_mb(engines.engine.worker.pid or 0)}
-        memory["total"] = {k: round(memory["window"].get(k, 0) + memory["worker"].get(k, 0), 1) for k in ("rss", "pss")}
+        memory["total"] = {
+            k: round(memory["window"].get(k, 0) + memory["worker"].get(k, 0), 1) for k in ("rss", "pss", "anon")
+        }
         window.close()
         window.indexing.stop_watching()
         lanes.shutdown()
@@ -116,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Longest GUI-thread stall (5 ms timer), folder {args.folder}\nMachine: {machine()}\n")
     print(table(["phase", "longest stall ms", "goal"], [[k, f"{v:.1f}", "< 100"] for k, v in results_ms.items()]))
     print("\nIdle after the search, models loaded (MB):")
-    print(table(["process", "RSS", "PSS"], [[k, v.get("rss"), v.get("pss")] for k, v in memory.items()]))
+    rows = [[k, v.get("rss"), v.get("pss"), v.get("anon")] for k, v in memory.items()]
+    print(table(["process", "RSS", "PSS", "anonymous"], rows))
     return 0
 
 

@@ -32,3 +32,15 @@ def limit_malloc_arenas() -> None:
             log.info("mallopt(M_ARENA_MAX) refused")
     except (OSError, AttributeError):
         log.debug("not glibc: malloc arenas left as they are")
+
+
+def release_free_memory() -> None:
+    """Hand memory malloc holds free back to the system (glibc ``malloc_trim``): the
+    inference worker calls it when it falls idle, so what a burst of requests left in its
+    heaps does not stay counted against the app. Does nothing off glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

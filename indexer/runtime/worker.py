@@ -25,6 +25,7 @@ from typing import Any
 
 from indexer.cancel import CancelToken
 from indexer.errors import Cancelled, QuarryError
+from indexer.malloc import release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,8 @@ def serve(connection: Any, config: WorkerConfig) -> None:
             send(("error", request_id, "WorkerError", f"{type(exc).__name__}: {exc}"))
         finally:
             tokens.pop(request_id, None)
+            if not tokens:  # idle: give back what the burst of work left free in malloc's heaps
+                release_free_memory()
 
     while True:
         try:
