@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     hint = check_gui_libraries()
     if hint:
-        log.error("%s", hint)
+        log.info("window not started: %s", hint)  # the log file keeps it; people read stderr
         sys.stderr.write(hint + "\n")
         return 1
     crashed_before = previous_native_crash(paths)

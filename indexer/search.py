@@ -198,7 +198,7 @@ class Searcher:
                 break
         if reranked and found and not hits and not notice:
             notice = f"nothing scored above the minimum score ({options.min_score:.2f})"
-        if self.notices is not None:
+        if self.notices is not None and options.rerank:  # shown with the final order, once
             notice = "; ".join(n for n in (*self.notices(), notice) if n)
         timings["total"] = (time.perf_counter() - started) * 1000
         used = self.reranker.name if reranked and self.reranker is not None else ""
