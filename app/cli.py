@@ -220,7 +220,7 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
             print("No results.")
         return 0
     for hit in result.hits:
-        where = f"{hit.path}:{hit.page}" if hit.page else hit.path
+        where = f"{hit.path} ({hit.where})" if hit.where else hit.path
         print(f"{hit.rank:>2}. {hit.score:.3f}  {where}")
         print(f"    {hit.snippet}")
     print(f"({result.method}, {result.timings_ms['total']:.0f} ms)", file=sys.stderr)
@@ -239,6 +239,7 @@ def result_json(result: Any) -> dict[str, Any]:
                 "score": round(h.score, 6),
                 "path": h.path,
                 "page": h.page,
+                "location": h.where,
                 "snippet": h.snippet,
                 "first_stage_rank": h.first_stage_rank,
                 "first_stage_score": round(h.first_stage_score, 6),

@@ -221,6 +221,7 @@ class Searcher:
             rerank_score=rerank_score,
             start=chunk.start,
             end=chunk.end,
+            location=chunk.location,
         )
 
     @staticmethod

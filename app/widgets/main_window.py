@@ -347,7 +347,7 @@ class MainWindow(QMainWindow):
 
     def _render_details(self, hit: Hit, chunks: list) -> None:
         """The passage with the query's words in bold, between its neighbours in grey."""
-        page = f", page {hit.page}" if hit.page else ""
+        page = f", {html.escape(hit.where)}" if hit.where else ""
         parts = []
         for chunk in chunks or []:
             if chunk.chunk_id == hit.chunk_id:

@@ -66,5 +66,7 @@ def load(path: Path) -> LoadedDocument:
     except Exception as exc:
         raise ExtractionFailed(f"could not be read: {type(exc).__name__}: {exc}"[:300]) from exc
     if not any(page.text.strip() for page in document.pages):
+        if document.skipped_pages:
+            raise ExtractionFailed("; ".join(sorted({reason for _, reason in document.skipped_pages})))
         raise ExtractionFailed("no text found (scanned images or an empty document)")
     return document
