@@ -215,17 +215,20 @@ class Indexer:
             try:
                 content_hash = file_hash(path)
             finally:
-                answer = extractor.result()  # always collect the answer, keeping the queue in step
+                try:
+                    answer = extractor.result()  # always collect the answer, keeping the queue in step
+                finally:
+                    t_read = time.perf_counter()
+                    timer["extract"] += t_read - t0
             # The one normalisation step: whatever the reader returned, only clean text goes on.
             document = normalise_document(answer)
+            timer["normalise"] += time.perf_counter() - t_read
         except (QuarryError, OSError) as exc:
             reason = str(exc) if isinstance(exc, QuarryError) else f"cannot be read: {exc.strerror or exc}"
             log.info("skipped %s: %s", path, reason)
             report.skipped.append(Skipped(path, reason))
-            timer["extract"] += time.perf_counter() - t0
             return replace(base, reason=reason), [], empty
         t1 = time.perf_counter()
-        timer["extract"] += t1 - t0
         report.pages_read += len(document.pages)
         title = document.title or path.stem
         note = _pages_note(document.skipped_pages, len(document.pages))
