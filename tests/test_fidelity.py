@@ -153,3 +153,10 @@ def test_b11_undecodable_text_is_not_stored_as_words(index_case):
     # 'bird' is not on the page ('pelicans' is): the topic check keeps this one-sentence page
     # under the default minimum score, so it is one of the "weaker matches" the app offers.
     assert_found(searcher, "which bird is mentioned", "mixed.pdf", 2, min_score=0.0)
+
+
+def test_queries_are_normalised_like_the_text(index_case):
+    _folder, _store, _report, searcher = index_case("B10")
+    for query in ("ﬁeld oﬃce ﬂoods", "ｆｉｅｌｄ office floods", "fi\u00adeld of\u200bfice floods"):
+        hits = searcher.search(query, SearchOptions(k=1, mode="text", rerank=False)).hits
+        assert hits and Path(hits[0].path).name == "ligatures.pdf", query
