@@ -369,6 +369,7 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
     docs = store.all_documents().values()
     per_root = {root: documents for root, (documents, _) in store.folder_counts(docs).items()}
     skipped = [d for d in docs if not d.ok]
+    partial = [d for d in docs if d.ok and d.reason]  # indexed, but some pages could not be decoded
     if args.json:
         print(
             json.dumps(
@@ -377,6 +378,7 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
                     "documents": stats.documents,
                     "chunks": stats.chunks,
                     "skipped": [{"path": d.path, "reason": d.reason} for d in skipped],
+                    "partly_skipped": [{"path": d.path, "reason": d.reason} for d in partial],
                     "bytes": stats.bytes_on_disk,
                     "embedder": stats.embedder,
                     "index": str(paths.index),
@@ -391,6 +393,8 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
     print(f"{stats.documents} documents, {stats.chunks} chunks, {len(skipped)} skipped")
     for d in skipped:
         print(f"  skipped {d.path}: {d.reason}")
+    for d in partial:
+        print(f"  partly skipped {d.path}: {d.reason}")
     return 0
 
 

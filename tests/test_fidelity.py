@@ -4,6 +4,7 @@ stored and what is found."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import unicodedata
 from pathlib import Path
@@ -15,7 +16,7 @@ from indexer.pipeline import Indexer
 from indexer.scan import ScanRules
 from indexer.search import Searcher, SearchOptions
 from indexer.store import Store
-from tests.conftest import SHARED
+from tests.conftest import SHARED, quarry
 
 FIDELITY = SHARED / "data" / "fidelity"
 MOJIBAKE = ("Ã", "Ð", "Ñ", "Â")
@@ -160,3 +161,15 @@ def test_queries_are_normalised_like_the_text(index_case):
     for query in ("ﬁeld oﬃce ﬂoods", "ｆｉｅｌｄ office floods", "fi\u00adeld of\u200bfice floods"):
         hits = searcher.search(query, SearchOptions(k=1, mode="text", rerank=False)).hits
         assert hits and Path(hits[0].path).name == "ligatures.pdf", query
+
+
+def test_status_lists_pages_that_were_not_indexed(tmp_path: Path, basedir: Path):
+    folder = shutil.copytree(FIDELITY / "B11", tmp_path / "B11")
+    (folder / "EXPECT.txt").unlink()
+    done = quarry(basedir, "index", str(folder), timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    status = json.loads(quarry(basedir, "status", "--json", timeout=120).stdout)
+    skipped = {Path(s["path"]).name: s["reason"] for s in status["skipped"]}
+    partly = {Path(s["path"]).name: s["reason"] for s in status["partly_skipped"]}
+    assert "Unicode map" in skipped["all_garbled.pdf"]
+    assert partly["mixed.pdf"].startswith("page 1 of 2 not indexed: text cannot be decoded")
