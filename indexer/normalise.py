@@ -82,11 +82,42 @@ def _fold(text: str) -> str:
     return "".join(out)
 
 
+GLYPH_SHIFT = 29
+"""In a TrueType font's standard glyph order, glyph number = character code - 29 (space is
+glyph 3): a font without a Unicode map read as character codes gives 'The keeper' as
+'7KH\x03NHHSHU'."""
+
+
+# Frequent short words of English, German, French and Spanish: text that holds them only once
+# shifted back is glyph numbers, not an all-capitals notice (which holds them as it is).
+_FUNCTION_WORDS = frozenset(
+    "the and of to in is that for it with as was on be at by this are from or an his her which "
+    "der die das und ist nicht mit den von zu le la les et des est une dans pour el los las que por con".split()
+)
+
+
+def _function_words(text: str) -> int:
+    return sum(1 for word in _WORD.findall(text.lower()) if word in _FUNCTION_WORDS)
+
+
+def _glyph_shifted(text: str) -> bool:
+    """Text whose words read as ordinary words once shifted back by GLYPH_SHIFT and not as they
+    are ('7KH NHHSHU WULPV WKH ODPS' is 'The keeper trims the lamp')."""
+    sample = text[:4000]
+    if sum(1 for ch in sample if ch.isalpha()) < 20:
+        return False
+    shifted = "".join(chr(ord(ch) + GLYPH_SHIFT) if 0 < ord(ch) < 0x60 else " " for ch in sample)
+    found, as_is = _function_words(shifted), _function_words(sample)
+    return found >= max(2, 3 * as_is)
+
+
 def undecodable_reason(text: str) -> str:
     """Why ``text`` (one page, as the parser gave it) cannot be stored as words, or ''."""
     visible = sum(1 for ch in text if not ch.isspace())
     if not visible:
         return ""
+    if _glyph_shifted(text):
+        return "text cannot be decoded: the font has no Unicode map (glyph numbers instead of letters)"
     controls = len(_CONTROL.findall(text))
     private = len(_PRIVATE_USE.findall(text))
     replaced = text.count("\ufffd")

@@ -87,3 +87,27 @@ def test_titles_and_labels_are_cleaned():
 def test_the_form_the_document_uses_more_often_wins():
     pages = ["The e-\nmail arrived.", "Send an e-mail or an e-mail.", "One email too."]
     assert join_hyphenation(pages)[0] == "The e-mail arrived."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "7KH NHHSHU WULPV WKH ODPS ZLFN HYHU\\ HYHQLQJ",  # glyph ids with real spaces
+        "7KH\x03NHHSHU\x03WULPV\x03WKH\x03ODPS\x03ZLFN\x03HYHU\\\x03HYHQLQJ",  # and with glyph 3 for space
+    ],
+)
+def test_glyph_shifted_text_is_undecodable(text: str):
+    assert "no Unicode map" in undecodable_reason(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PART NO. A7X-200 B9Z-310 C4Q-555 D2R-901 E8W-114 F3V-662 QTY 12",
+        "WARNING: HIGH VOLTAGE. KEEP OUT. AUTHORISED PERSONNEL ONLY.",
+        "An ordinary sentence in lower case, as most pages are.",
+        "Смотритель маяка каждый вечер подрезает фитиль лампы.",
+    ],
+)
+def test_real_text_is_decodable(text: str):
+    assert undecodable_reason(text) == ""
