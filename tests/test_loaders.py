@@ -9,7 +9,7 @@ import pytest
 
 from indexer import loaders
 from indexer.errors import ExtractionFailed, QuarryError, UnsupportedFile
-from tests.conftest import PDFS
+from tests.conftest import PDFS, SHARED
 
 
 def test_pdf_pages_keep_their_numbers():
@@ -128,4 +128,29 @@ def test_unknown_suffix(tmp_path: Path):
     path = tmp_path / "data.xyz"
     path.write_text("hello")
     with pytest.raises(UnsupportedFile):
+        loaders.load(path)
+
+
+def test_pdf_page_labels_from_both_readers():
+    from indexer.loaders.pdf import load_pdf, load_pdf_pypdf
+
+    roman = SHARED / "data" / "fidelity" / "B07" / "roman_front_matter.pdf"
+    for reader in (load_pdf, load_pdf_pypdf):
+        pages = reader(roman).pages
+        assert [p.number for p in pages] == list(range(1, 13))
+        assert pages[3].label == "p. iv (4 of 12)" and pages[5].label == "p. 2 (6 of 12)"
+        malformed = reader(SHARED / "data" / "fidelity" / "B07" / "malformed_labels.pdf")
+        assert len(malformed.pages) == 3 and "Salt pans" in malformed.pages[0].text
+
+
+def test_an_encrypted_pdf_is_refused_by_pdfium_without_falling_back(tmp_path: Path):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt("secret")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(ExtractionFailed, match="encrypted"):
         loaders.load(path)
