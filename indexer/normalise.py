@@ -177,12 +177,23 @@ def normalise_document(document: object) -> LoadedDocument:
     """
     if not isinstance(document, LoadedDocument) or not isinstance(document.pages, list):
         raise ExtractionFailed(f"the reader returned {type(document).__name__}, not a document")
+    try:
+        return _normalise(document)
+    except ExtractionFailed:
+        raise
+    except Exception as exc:
+        raise ExtractionFailed(f"the reader's answer cannot be used: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def _normalise(document: LoadedDocument) -> LoadedDocument:
     pages: list[Page] = []
-    skipped: list[tuple[int, str]] = list(document.skipped_pages)
+    skipped: list[tuple[int, str]] = [(int(n), str(r)) for n, r in document.skipped_pages or []]
     texts: list[str] = []
     for index, page in enumerate(document.pages):
         if not isinstance(page, Page) or not isinstance(page.text, str):
             raise ExtractionFailed("the reader returned a page that is not text")
+        if page.number is not None and (type(page.number) is not int or not 0 < page.number < 2**31):
+            raise ExtractionFailed(f"the reader returned a page number that is not one: {page.number!r}"[:300])
         reason = undecodable_reason(page.text)
         if reason:
             skipped.append((page.number or index + 1, reason))

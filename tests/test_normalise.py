@@ -111,3 +111,18 @@ def test_glyph_shifted_text_is_undecodable(text: str):
 )
 def test_real_text_is_decodable(text: str):
     assert undecodable_reason(text) == ""
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        LoadedDocument(pages=[Page("text", "one")], title="t"),  # type: ignore[arg-type]
+        LoadedDocument(pages=[Page("text", True)], title="t"),  # type: ignore[arg-type]
+        LoadedDocument(pages=[Page("text", 2**40)], title="t"),
+        LoadedDocument(pages=[Page("text", 1)], title="t", skipped_pages=[("x", "y")]),  # type: ignore[list-item]
+        LoadedDocument(pages=[Page("text", 1)], title="t", skipped_pages=5),  # type: ignore[arg-type]
+    ],
+)
+def test_a_malformed_answer_is_refused_not_raised(answer: LoadedDocument):
+    with pytest.raises(ExtractionFailed):
+        normalise_document(answer)
