@@ -104,7 +104,10 @@ def _glyph_shifted(text: str) -> bool:
     """Text whose words read as ordinary words once shifted back by GLYPH_SHIFT and not as they
     are ('7KH NHHSHU WULPV WKH ODPS' is 'The keeper trims the lamp')."""
     sample = text[:4000]
-    if sum(1 for ch in sample if ch.isalpha()) < 20:
+    letters = [ch for ch in sample if ch.isalpha()]
+    # Glyph numbers of a font's letters are capitals, digits and punctuation: text with lower-
+    # case letters in it is read as it is ('Stationery order 12' is no code, though '12' shifts to 'NO').
+    if len(letters) < 20 or sum(1 for ch in letters if ch.islower()) > 0.1 * len(letters):
         return False
     shifted = "".join(chr(ord(ch) + GLYPH_SHIFT) if 0 < ord(ch) < 0x60 else " " for ch in sample)
     found, as_is = _function_words(shifted), _function_words(sample)

@@ -126,3 +126,9 @@ def test_real_text_is_decodable(text: str):
 def test_a_malformed_answer_is_refused_not_raised(answer: LoadedDocument):
     with pytest.raises(ExtractionFailed):
         normalise_document(answer)
+
+
+def test_rows_of_numbers_are_not_mistaken_for_glyph_numbers():
+    rows = "Item | Cost\n" + "\n".join(f"Stationery order {i} | {i}" for i in range(2, 26))
+    assert undecodable_reason(rows) == ""
+    assert undecodable_reason("12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33") == ""
