@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import replace
+from functools import cache
 
 from indexer.errors import ExtractionFailed
 from indexer.types import LoadedDocument, Page
@@ -41,6 +42,7 @@ _INVISIBLE = re.compile(
     "\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]"
 )
 # C0/C1 controls other than tab and newline; \r, \f and \v are handled before this.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
 # Kept as they are by the compatibility fold: NFKC would read 'm²' as 'm2' and 'H₂O' as 'H2O'.
@@ -63,7 +65,7 @@ UNDECODABLE_MIN_BAD = 3
 
 def fix_surrogates(text: str) -> str:
     """Re-pair surrogate halves that belong together and drop lone ones."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+    if not _SURROGATE.search(text):
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
 
@@ -100,23 +102,34 @@ def _function_words(text: str) -> int:
     return sum(1 for word in _WORD.findall(text.lower()) if word in _FUNCTION_WORDS)
 
 
+_ASCII_LOWER = re.compile("[a-z]")
+_ASCII_UPPER = re.compile("[A-Z]")
+_NOT_SHIFTABLE = re.compile("[^\x01-\x5f]+")
+
+
+@cache
+def _shift_table() -> dict[int, int]:
+    return {code: code + GLYPH_SHIFT for code in range(1, 0x60)}
+
+
 def _glyph_shifted(text: str) -> bool:
     """Text whose words read as ordinary words once shifted back by GLYPH_SHIFT and not as they
     are ('7KH NHHSHU WULPV WKH ODPS' is 'The keeper trims the lamp')."""
     sample = text[:4000]
-    letters = [ch for ch in sample if ch.isalpha()]
     # Glyph numbers of a font's letters are capitals, digits and punctuation: text with lower-
-    # case letters in it is read as it is ('Stationery order 12' is no code, though '12' shifts to 'NO').
-    if len(letters) < 20 or sum(1 for ch in letters if ch.islower()) > 0.1 * len(letters):
+    # case letters in it is read as it is ('Stationery order 12' is no code, though '12' shifts
+    # to 'NO'), and so is text in other scripts.
+    upper = len(_ASCII_UPPER.findall(sample))
+    if upper < 20 or len(_ASCII_LOWER.findall(sample)) > 0.1 * upper:
         return False
-    shifted = "".join(chr(ord(ch) + GLYPH_SHIFT) if 0 < ord(ch) < 0x60 else " " for ch in sample)
+    shifted = _NOT_SHIFTABLE.sub(" ", sample).translate(_shift_table())
     found, as_is = _function_words(shifted), _function_words(sample)
     return found >= max(2, 3 * as_is)
 
 
 def undecodable_reason(text: str) -> str:
     """Why ``text`` (one page, as the parser gave it) cannot be stored as words, or ''."""
-    visible = sum(1 for ch in text if not ch.isspace())
+    visible = len(text) - sum(text.count(ch) for ch in " \n\r\t\f\v\u00a0")
     if not visible:
         return ""
     if _glyph_shifted(text):
