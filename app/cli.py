@@ -221,7 +221,7 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
             print("No results.")
         return 0
     for hit in result.hits:
-        where = f"{hit.path}:{hit.page}" if hit.page else hit.path
+        where = f"{hit.path} ({hit.where})" if hit.where else hit.path
         print(f"{hit.rank:>2}. {hit.score:.3f}  {where}")
         print(f"    {hit.snippet}")
     print(f"({result.method}, {result.timings_ms['total']:.0f} ms)", file=sys.stderr)
@@ -240,6 +240,7 @@ def result_json(result: Any) -> dict[str, Any]:
                 "score": round(h.score, 6),
                 "path": h.path,
                 "page": h.page,
+                "location": h.where,
                 "snippet": h.snippet,
                 "first_stage_rank": h.first_stage_rank,
                 "first_stage_score": round(h.first_stage_score, 6),
@@ -379,6 +380,7 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
     docs = store.all_documents().values()
     per_root = {root: documents for root, (documents, _) in store.folder_counts(docs).items()}
     skipped = [d for d in docs if not d.ok]
+    partial = [d for d in docs if d.ok and d.reason]  # indexed, but some pages could not be decoded
     if args.json:
         print(
             json.dumps(
@@ -387,6 +389,7 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
                     "documents": stats.documents,
                     "chunks": stats.chunks,
                     "skipped": [{"path": d.path, "reason": d.reason} for d in skipped],
+                    "partly_skipped": [{"path": d.path, "reason": d.reason} for d in partial],
                     "bytes": stats.bytes_on_disk,
                     "embedder": stats.embedder,
                     "index": str(paths.index),
@@ -401,6 +404,8 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
     print(f"{stats.documents} documents, {stats.chunks} chunks, {len(skipped)} skipped")
     for d in skipped:
         print(f"  skipped {d.path}: {d.reason}")
+    for d in partial:
+        print(f"  partly skipped {d.path}: {d.reason}")
     return 0
 
 

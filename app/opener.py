@@ -1,28 +1,43 @@
 """Open a result: at its page in a PDF viewer that can do that, else in the default app.
 
-Commands are argument lists run without a shell; paths from the store never reach one.
+Commands are argument lists run without a shell, and the page is always the physical page
+(the n-th page of the file, counted from 1), never the printed label: evince's
+``--page-label=6`` opens the page *labelled* 6, which in a book with roman front matter is
+another page. A path is only ever one item of the argument list: never spliced into shell or
+script source (on macOS the AppleScript receives it through ``on run argv``), and made
+absolute first, so a name with a leading dash cannot be read as an option.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+# The page placeholder is the physical page number (1-based) in every template.
 VIEWERS: dict[str, list[str]] = {
-    "evince": ["evince", "--page-label={page}", "{path}"],
+    "evince": ["evince", "--page-index={page}", "{path}"],
     "okular": ["okular", "-p", "{page}", "{path}"],
     "zathura": ["zathura", "-P", "{page}", "{path}"],
     "sumatrapdf": ["SumatraPDF.exe", "-page", "{page}", "{path}"],
+    # Preview has no page option: open the file, then Go > Go to Page… with the number.
+    # The path and the page arrive as argv items; the script text never changes.
     "preview": [
         "osascript",
         "-e",
-        'tell application "Preview" to open POSIX file "{path}"',
+        "on run argv",
+        "-e",
+        'tell application "Preview" to open (POSIX file (item 1 of argv))',
         "-e",
         'tell application "System Events" to tell process "Preview" to click menu item "Go to Page…" of menu "Go" of menu bar 1',
         "-e",
-        'tell application "System Events" to keystroke "{page}" & return',
+        'tell application "System Events" to keystroke (item 2 of argv) & return',
+        "-e",
+        "end run",
+        "{path}",
+        "{page}",
     ],
 }
 
@@ -39,11 +54,18 @@ def detect_viewer() -> str | None:
     return None
 
 
+def safe_path(path: str) -> str:
+    """``path`` made absolute, so that it never starts with '-' (an option to the viewer)."""
+    return os.path.abspath(path)
+
+
 def open_command(path: str, page: int | None, viewer: str | None, custom: str = "") -> list[str] | None:
-    """The argument list that opens ``path`` at ``page``, or None for 'use the default app'.
+    """The argument list that opens ``path`` at physical ``page`` (1-based), or None for 'use
+    the default app'.
 
     ``custom`` is a command template such as ``myviewer --page {page} {path}``; it is split
-    on spaces before substitution, so a path with spaces stays one argument.
+    on spaces before substitution, so a path with spaces (or quotes, ``$``, backticks,
+    newlines) stays one argument, passed as it is.
     """
     if page is None or Path(path).suffix.lower() != ".pdf":
         return None
@@ -53,10 +75,16 @@ def open_command(path: str, page: int | None, viewer: str | None, custom: str = 
         template = VIEWERS[viewer]
     else:
         return None
-    return [part.replace("{path}", path).replace("{page}", str(page)) for part in template]
+    target = safe_path(path)
+    # One pass per item, so a '{page}' inside a file name is never substituted.
+    return [
+        target if part == "{path}" else part.replace("{page}", str(page)).replace("{path}", target)
+        for part in template
+    ]
 
 
 def launch(command: list[str]) -> None:
+    """Start ``command`` detached, without a shell, its output discarded."""
     subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

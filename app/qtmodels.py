@@ -35,7 +35,7 @@ class HitsModel(QAbstractListModel):
         if role == HitRole:
             return hit
         if role == Qt.ItemDataRole.DisplayRole:
-            page = f", page {hit.page}" if hit.page else ""
+            page = f", {hit.where}" if hit.where else ""
             return f"{hit.rank}. {hit.path}{page} ({hit.score:.2f})"
         if role == Qt.ItemDataRole.ToolTipRole:
             return hit.path

@@ -141,6 +141,7 @@ def chunk_pages(
                     end=start + lead + len(stripped),
                     ordinal=len(chunks),
                     title=title,
+                    location=page.label,
                 )
             )
     return chunks

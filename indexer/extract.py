@@ -22,6 +22,9 @@ from indexer.types import LoadedDocument
 
 log = logging.getLogger(__name__)
 
+DEFAULT_LOADER = "indexer.loaders:load"
+"""The function the reader process calls for each file, as 'module:function'."""
+
 BASE_TIMEOUT_S = 60.0
 """Every file gets this long, plus PER_MB_TIMEOUT_S for each megabyte."""
 PER_MB_TIMEOUT_S = 2.0
@@ -47,17 +50,31 @@ def _serve(connection: multiprocessing.connection.Connection, loader_name: str) 
         if path is None:
             return
         try:
-            connection.send(("ok", loader(Path(path))))
+            answer: tuple[Any, ...] = ("ok", loader(Path(path)))
         except QuarryError as exc:
-            connection.send(("error", type(exc).__name__, str(exc)))
+            answer = ("error", type(exc).__name__, _describe(exc, prefix=""))
         except BaseException as exc:  # noqa: BLE001 - report anything; the parent decides
-            connection.send(("error", "ExtractionFailed", f"could not be read: {type(exc).__name__}: {exc}"[:300]))
+            answer = ("error", "ExtractionFailed", _describe(exc))
+        try:
+            connection.send(answer)
+        except Exception as exc:  # noqa: BLE001 - e.g. a loader's answer that cannot be pickled
+            connection.send(("error", "ExtractionFailed", _describe(exc, prefix="the reader's answer cannot be sent: ")))
+
+
+def _describe(exc: BaseException, prefix: str = "could not be read: ") -> str:
+    """A one-line reason for ``exc``, even when its own ``__str__`` fails."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not kill the reader
+        message = "(no message)"
+    detail = message if not prefix else f"{type(exc).__name__}: {message}"
+    return f"{prefix}{detail}"[:300]
 
 
 class Extractor:
     """Reads files in order through one child process. Not thread-safe: one caller."""
 
-    def __init__(self, loader: str = "indexer.loaders:load", budget: Any = time_budget) -> None:
+    def __init__(self, loader: str = DEFAULT_LOADER, budget: Any = time_budget) -> None:
         self.loader = loader
         self.budget = budget
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe with threads

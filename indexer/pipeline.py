@@ -23,7 +23,8 @@ from indexer.chunking import chunk_pages
 from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled, QuarryError
-from indexer.extract import Extractor
+from indexer.extract import DEFAULT_LOADER, Extractor
+from indexer.normalise import normalise_document
 from indexer.scan import ScanRules, scan
 from indexer.store import DocumentRecord, Store, doc_id_for, upsert_document_rows
 from indexer.types import Chunk, IndexReport, Progress, ProgressCallback, Skipped, SourceFile, no_progress
@@ -64,10 +65,14 @@ class _Pending:
 
 
 class Indexer:
-    def __init__(self, store: Store, embedder: Embedder, rules: ScanRules = ScanRules()) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder, rules: ScanRules = ScanRules(), loader: str = DEFAULT_LOADER
+    ) -> None:
+        """``loader`` names the function the reader process calls per file ('module:function')."""
         self.store = store
         self.embedder = embedder
         self.rules = rules
+        self.loader = loader
 
     def run(
         self,
@@ -146,7 +151,7 @@ class Indexer:
         upsert_document_rows(self.store, plan.touched)
         pending = _Pending()
         total = len(plan.to_index)
-        extractor = Extractor()
+        extractor = Extractor(self.loader)
         try:
             if plan.to_index:
                 extractor.submit(plan.to_index[0][0].path)
@@ -210,25 +215,36 @@ class Indexer:
             try:
                 content_hash = file_hash(path)
             finally:
-                document = extractor.result()  # always collect the answer, keeping the queue in step
+                try:
+                    answer = extractor.result()  # always collect the answer, keeping the queue in step
+                finally:
+                    t_read = time.perf_counter()
+                    timer["extract"] += t_read - t0
+            # The one normalisation step: whatever the reader returned, only clean text goes on.
+            document = normalise_document(answer)
+            timer["normalise"] += time.perf_counter() - t_read
         except (QuarryError, OSError) as exc:
             reason = str(exc) if isinstance(exc, QuarryError) else f"cannot be read: {exc.strerror or exc}"
             log.info("skipped %s: %s", path, reason)
             report.skipped.append(Skipped(path, reason))
-            timer["extract"] += time.perf_counter() - t0
             return replace(base, reason=reason), [], empty
         t1 = time.perf_counter()
-        timer["extract"] += t1 - t0
         report.pages_read += len(document.pages)
-        record = replace(base, content_hash=content_hash, title=document.title, pages=len(document.pages), status="ok")
+        title = document.title or path.stem
+        note = _pages_note(document.skipped_pages, len(document.pages))
+        if note:
+            report.skipped.append(Skipped(path, note))
+        record = replace(
+            base, content_hash=content_hash, title=title, pages=len(document.pages), status="ok", reason=note
+        )
         reused = self.store.chunks_with_hash(content_hash)
         if reused is not None:  # moved, renamed or copied: the passages and vectors are known
             stored, vectors = reused
-            chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, document.title) for c in stored]
+            chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location) for c in stored]
             report.chunks_reused += len(chunks)
             timer["chunk"] += time.perf_counter() - t1
             return replace(record, chunks=len(chunks)), chunks, vectors
-        chunks = chunk_pages(document.pages, document.title, self.embedder.count_tokens)
+        chunks = chunk_pages(document.pages, title, self.embedder.count_tokens)
         t2 = time.perf_counter()
         timer["chunk"] += t2 - t1
         if not chunks:
@@ -252,3 +268,13 @@ class Indexer:
         t0 = time.perf_counter()
         self.store.write(pending.records, pending.chunks, pending.vectors)
         timer["write"] += time.perf_counter() - t0
+
+
+def _pages_note(skipped_pages: list[tuple[int, str]], total: int) -> str:
+    """'page 1 of 2 not indexed: <reason>' for a document some of whose pages were not stored."""
+    if not skipped_pages:
+        return ""
+    numbers = ", ".join(str(n) for n, _ in skipped_pages[:10]) + (" …" if len(skipped_pages) > 10 else "")
+    reasons = "; ".join(sorted({r for _, r in skipped_pages}))
+    noun = "page" if len(skipped_pages) == 1 else "pages"
+    return f"{noun} {numbers} of {total} not indexed: {reasons}"

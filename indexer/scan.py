@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pathspec
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.loaders import supported
@@ -34,22 +35,34 @@ JUNK_DIRS = frozenset(
 )
 
 
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
+    lines = [p.strip() for p in patterns if p.strip()]
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
 @dataclass(frozen=True, slots=True)
 class ScanRules:
-    include: tuple[str, ...] = ()
-    """Glob patterns; when given, only files matching one are indexed."""
-    exclude: tuple[str, ...] = ()
-    """Glob patterns for files or folders to leave out (matched on name and relative path)."""
+    """Which files to index, by patterns with .gitignore semantics (pathspec), matched against
+    the path relative to the indexed folder: ``*.pdf`` or ``drafts`` match at any depth, ``*``
+    never crosses a ``/``, ``docs/*.md`` is anchored to the folder, ``**`` spans folders,
+    ``drafts/`` matches folders only and ``!keep.md`` re-includes."""
 
-    def _matches(self, patterns: Iterable[str], relative: str) -> bool:
-        name = relative.rsplit("/", 1)[-1]
-        return any(fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(name, p) for p in patterns)
+    include: tuple[str, ...] = ()
+    """When given, only files matching these are indexed."""
+    exclude: tuple[str, ...] = ()
+    """Files or folders to leave out."""
+    _include: pathspec.GitIgnoreSpec | None = field(init=False, repr=False, compare=False)
+    _exclude: pathspec.GitIgnoreSpec | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_include", _spec(self.include))
+        object.__setattr__(self, "_exclude", _spec(self.exclude))
 
     def wants_dir(self, relative: str) -> bool:
         name = relative.rsplit("/", 1)[-1]
         if name.startswith(".") or name in JUNK_DIRS:
             return False
-        return not self._matches(self.exclude, relative)
+        return self._exclude is None or not self._exclude.match_file(relative + "/")
 
     def wants_file(self, relative: str) -> bool:
         name = relative.rsplit("/", 1)[-1]
@@ -57,9 +70,9 @@ class ScanRules:
             return False
         if not supported(Path(name)):
             return False
-        if self._matches(self.exclude, relative):
+        if self._exclude is not None and self._exclude.match_file(relative):
             return False
-        return not self.include or self._matches(self.include, relative)
+        return self._include is None or self._include.match_file(relative)
 
 
 def scan(root: Path, rules: ScanRules = ScanRules(), cancel: CancelToken = NEVER) -> Iterator[SourceFile]:

@@ -18,6 +18,7 @@ from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled
 from indexer.fusion import blend, rrf
+from indexer.normalise import clean_text
 from indexer.rerank import Reranker
 from indexer.settings import Settings
 from indexer.snippets import make_snippet
@@ -99,6 +100,9 @@ class Searcher:
     ) -> tuple[list[Candidate], dict[str, float]]:
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}")
+        # The query is matched against normalised text, so it is normalised the same way
+        # ('ﬁeld' or a full-width 'ｆｉｅｌｄ' finds 'field'; a pasted soft hyphen splits nothing).
+        query = clean_text(query)
         timings: dict[str, float] = {}
 
         def full_text() -> list[StoredChunk]:
@@ -235,6 +239,7 @@ class Searcher:
             rerank_score=rerank_score,
             start=chunk.start,
             end=chunk.end,
+            location=chunk.location,
         )
 
     @staticmethod

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 DOCUMENTS = "documents"
 CHUNKS = "chunks"
 META_FILE = "index.json"
-SCHEMA_VERSION = 1
-_CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "ordinal", "start", "end", "title", "text"]
+SCHEMA_VERSION = 2
+"""2: chunks gained ``location``; a version-1 index is upgraded in place when opened."""
+_CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "location", "ordinal", "start", "end", "title", "text"]
 
 
 def doc_id_for(path: Path | str) -> str:
@@ -71,6 +72,9 @@ def chunks_schema(dimension: int) -> pa.Schema:
             pa.field("title", pa.string()),
             pa.field("text", pa.string()),
             pa.field("vector", pa.list_(pa.float32(), dimension)),
+            # How a person names the page ('p. iv (6 of 120)', 'slide 3'). Added in schema 2,
+            # last, where add_columns puts it when an older index is upgraded.
+            pa.field("location", pa.string()),
         ]
     )
 
@@ -109,6 +113,8 @@ class StoredChunk:
     score: float
     """Similarity for vector search (cosine, -1..1) or BM25 score for full text."""
     vector: np.ndarray | None = None
+    location: str = ""
+    """Page label as a person names it (Page.label); empty when the page number says it."""
 
     @property
     def passage(self) -> str:
@@ -156,12 +162,20 @@ class Store:
             else self.db.create_table(CHUNKS, schema=chunks_schema(dimension))
         )
         self.dimension = dimension
+        self._upgrade()
         self.meta.update({"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "dimension": dimension})
         self.meta.setdefault("roots", [])
         self._write_meta()
         # A process killed between the chunk and document writes leaves chunks of a
         # half-written document: every opener removes them before anyone reads.
         self.repair()
+
+    def _upgrade(self) -> None:
+        """Bring tables made by an older Quarry up to this schema, keeping their vectors."""
+        names = set(self.chunks.schema.names)
+        if "location" not in names:
+            log.info("upgrading the index: chunks gain a location column")
+            self.chunks.add_columns(pa.field("location", pa.string()))
 
     # -- meta -------------------------------------------------------------------
     def _read_meta(self) -> dict[str, Any]:
@@ -380,6 +394,7 @@ def _stored(row: dict[str, Any], score: float, vector: np.ndarray | None = None)
         text=row["text"],
         score=score,
         vector=vector,
+        location=row.get("location") or "",
     )
 
 
@@ -402,6 +417,7 @@ def _chunk_table(
             columns["doc_hash"].append(record.content_hash)
             columns["path"].append(record.path)
             columns["page"].append(chunk.page)
+            columns["location"].append(chunk.location)
             columns["ordinal"].append(chunk.ordinal)
             columns["start"].append(chunk.start)
             columns["end"].append(chunk.end)
@@ -412,8 +428,11 @@ def _chunk_table(
     if not vector_parts:
         return schema.empty_table()
     flat = np.concatenate(vector_parts).reshape(-1)
-    arrays = [pa.array(columns[name], type=schema.field(name).type) for name in columns]
-    arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dimension))
+    vectors_array = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dimension)
+    arrays = [
+        vectors_array if name == "vector" else pa.array(columns[name], type=schema.field(name).type)
+        for name in schema.names
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

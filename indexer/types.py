@@ -13,7 +13,12 @@ class Page:
 
     text: str
     number: int | None
-    """1-based page number, or None when the format has no pages."""
+    """1-based physical page (or slide, sheet part, chapter) number, or None when the format
+    has no pages. Viewers are opened at this number."""
+    label: str = ""
+    """Where this is, as a person names it, when the number alone does not say it: a PDF page
+    whose printed label differs ('p. iv (6 of 120)'), 'slide 3', 'Budget, rows 2–41', a chapter
+    title. Empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,8 @@ class LoadedDocument:
 
     pages: list[Page]
     title: str
+    skipped_pages: list[tuple[int, str]] = field(default_factory=list)
+    """(page number, reason) of pages not stored as words (undecodable text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,8 @@ class Chunk:
     ordinal: int
     """Position of the chunk in its document, from 0."""
     title: str
+    location: str = ""
+    """The page's label (Page.label): how a person names where the chunk is."""
 
     @property
     def indexed_text(self) -> str:
@@ -123,6 +132,21 @@ class Hit:
     rerank_score: float | None = None
     start: int = 0
     end: int = 0
+    location: str = ""
+    """Page.label of the hit's page ('p. iv (6 of 120)', 'slide 3'); empty when ``page`` says it."""
+
+    @property
+    def where(self) -> str:
+        """The location as shown: the label, else 'page N', else ''."""
+        return where(self.page, self.location)
+
+
+def where(page: int | None, location: str) -> str:
+    """How a result's place is shown: its label when it has one ('p. iv (6 of 120)',
+    'slide 3'), else 'page N' for paged formats, else ''."""
+    if location:
+        return location
+    return f"page {page}" if page else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,3 +187,33 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_reported(tmp_path, store, e
     ]
     assert store.text_search("zephyrneighbour", 3)
     assert Indexer(store, embedder).run([folder]).chunks_embedded == 0  # stable on the next run
+
+
+MISBEHAVING = {
+    "raises-value.txt": "ValueError: the parser gave up",
+    "raises-exit.txt": "SystemExit",
+    "raises-recursion.txt": "RecursionError",
+    "raises-unprintable.txt": "_Unprintable",
+    "returns-none.txt": "returned NoneType",
+    "returns-bytes.txt": "not text",
+}
+
+
+def test_a_loader_that_returns_invalid_unicode_or_raises_never_ends_the_run(tmp_path, store, embedder):
+    """Whatever a parser does (lone surrogates, any exception, an answer that is not text),
+    that file is skipped with its reason or cleaned, and every other file is indexed."""
+    folder = tmp_path / "misbehaving"
+    folder.mkdir()
+    for name in [*MISBEHAVING, "surrogates.txt"]:
+        (folder / name).write_text("Ordinary words the misbehaving loader never returns.\n")
+    (folder / "zz-good.txt").write_text("The rain gauge is emptied at noon, says zephyrgauge.\n")
+    report = Indexer(store, embedder, loader="tests.misbehaving_loader:load").run([folder])
+    skipped = {s.path.name: s.reason for s in report.skipped}
+    assert set(skipped) == set(MISBEHAVING)
+    for name, reason in MISBEHAVING.items():
+        assert reason in skipped[name], (name, skipped[name])
+    assert sorted(p.name for p in report.added) == ["surrogates.txt", "zz-good.txt"]
+    assert store.text_search("zephyrgauge", 3)[0].path.endswith("zz-good.txt")
+    (hit,) = store.text_search("zephyrsurrogate", 3)
+    assert hit.text == "Lone halves and a split pair 😀 in zephyrsurrogate text."
+    assert hit.title == "Broken title"

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import GOLDEN, ROOT, SHARED
 
 
 def run(*args: str) -> dict:
@@ -45,3 +45,10 @@ def test_search_benchmark_runs():
     assert result["chunks"] == 500
     assert result["first_stage_ms"]["p50"] > 0 and result["rerank_ms"]["p50"] > 0
     assert result["peak_rss_mb"] > 0
+
+
+def test_extract_benchmark_runs():
+    folder = str(SHARED / "data" / "fidelity" / "B07")
+    result = run("benchmarks/extract.py", folder, "--only", "bounded", "--only", "quarry")
+    assert set(result["extractors"]) == {"pdfium (get_text_bounded)", "quarry loader + normalise"}
+    assert all(r["pages"] == 15 and r["pages_per_s"] > 0 for r in result["extractors"].values())

@@ -176,7 +176,7 @@ def test_open_uses_the_configured_viewer_at_the_page(qtbot, app_window, tmp_path
 @pytest.mark.parametrize(
     ("viewer", "expected"),
     [
-        ("evince", ["evince", "--page-label=7", "/d/a b.pdf"]),
+        ("evince", ["evince", "--page-index=7", "/d/a b.pdf"]),
         ("okular", ["okular", "-p", "7", "/d/a b.pdf"]),
         ("zathura", ["zathura", "-P", "7", "/d/a b.pdf"]),
         ("sumatrapdf", ["SumatraPDF.exe", "-page", "7", "/d/a b.pdf"]),

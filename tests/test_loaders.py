@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from indexer import loaders
 from indexer.errors import ExtractionFailed, QuarryError, UnsupportedFile
-from tests.conftest import PDFS
+from tests.conftest import PDFS, SHARED
 
 
 def test_pdf_pages_keep_their_numbers():
@@ -81,22 +80,77 @@ def test_html_visible_text_only(tmp_path: Path):
     assert doc.pages[0].number is None
 
 
-def test_docx_paragraphs(tmp_path: Path):
-    body = (
-        '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        "<w:body><w:p><w:r><w:t>Quarterly report</w:t></w:r></w:p><w:p><w:r><w:t>Sales grew by</w:t></w:r>"
-        '<w:r><w:t xml:space="preserve"> nine percent.</w:t></w:r></w:p></w:body></w:document>'
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("word/document.xml", body)
+def test_docx_paragraphs_tables_breaks_and_headers(tmp_path: Path):
+    import docx
+    from docx.enum.text import WD_BREAK
+
+    document = docx.Document()
+    document.core_properties.title = "Quarterly"
+    document.add_paragraph("Quarterly report")
+    para = document.add_paragraph("Sales grew by")
+    para.add_run(" nine percent.")
+    broken = document.add_paragraph()
+    broken.add_run("end of page")
+    broken.add_run().add_break(WD_BREAK.PAGE)
+    broken.add_run("start of next")
+    tabbed = document.add_paragraph()
+    tabbed.add_run("Invoice")
+    tabbed.add_run().add_tab()
+    tabbed.add_run("Kestrel")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Item", "Cost"
+    table.cell(1, 0).merge(table.cell(1, 1)).text = "Merged total"
+    document.sections[0].header.paragraphs[0].text = "Confidential header"
     path = tmp_path / "report.docx"
-    path.write_bytes(buffer.getvalue())
-    assert loaders.load(path).pages[0].text == "Quarterly report\n\nSales grew by nine percent."
+    document.save(str(path))
+    doc = loaders.load(path)
+    assert doc.title == "Quarterly"
+    assert doc.pages[0].text.split("\n\n") == [
+        "Quarterly report",
+        "Sales grew by nine percent.",
+        "end of page start of next",
+        "Invoice Kestrel",
+        "Item | Cost",
+        "Merged total",
+        "Confidential header",
+    ]
+
+
+def test_a_zip_without_a_word_package_is_refused_with_a_reason(tmp_path: Path):
+    path = tmp_path / "report.docx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(ExtractionFailed, match=r"not a valid \.docx"):
+        loaders.load(path)
 
 
 def test_unknown_suffix(tmp_path: Path):
     path = tmp_path / "data.xyz"
     path.write_text("hello")
     with pytest.raises(UnsupportedFile):
+        loaders.load(path)
+
+
+def test_pdf_page_labels_from_both_readers():
+    from indexer.loaders.pdf import load_pdf, load_pdf_pypdf
+
+    roman = SHARED / "data" / "fidelity" / "B07" / "roman_front_matter.pdf"
+    for reader in (load_pdf, load_pdf_pypdf):
+        pages = reader(roman).pages
+        assert [p.number for p in pages] == list(range(1, 13))
+        assert pages[3].label == "p. iv (4 of 12)" and pages[5].label == "p. 2 (6 of 12)"
+        malformed = reader(SHARED / "data" / "fidelity" / "B07" / "malformed_labels.pdf")
+        assert len(malformed.pages) == 3 and "Salt pans" in malformed.pages[0].text
+
+
+def test_an_encrypted_pdf_is_refused_by_pdfium_without_falling_back(tmp_path: Path):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt("secret")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(ExtractionFailed, match="encrypted"):
         loaders.load(path)

@@ -54,3 +54,25 @@ def test_single_file_root(tmp_path: Path):
     root = make(tmp_path)
     found = list(scan(root / "a.txt"))
     assert [f.path.name for f in found] == ["a.txt"]
+
+
+def test_patterns_follow_gitignore_rules(tmp_path: Path):
+    root = tmp_path / "docs"
+    for rel in ["a.txt", "notes/b.txt", "notes/deep/c.txt", "drafts/d.md", "x/drafts/e.md", "keep/drafts.md"]:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    # '*' stops at '/': notes/*.txt is notes/b.txt only (fnmatch also took notes/deep/c.txt).
+    assert names(root, ScanRules(include=("notes/*.txt",))) == {"notes/b.txt"}
+    assert names(root, ScanRules(include=("notes/**/*.txt",))) == {"notes/b.txt", "notes/deep/c.txt"}
+    # A name without '/' matches at any depth; 'drafts/' matches folders only.
+    assert names(root, ScanRules(exclude=("drafts/",))) == {"a.txt", "notes/b.txt", "notes/deep/c.txt", "keep/drafts.md"}
+    assert names(root, ScanRules(exclude=("/drafts",))) == {
+        "a.txt",
+        "notes/b.txt",
+        "notes/deep/c.txt",
+        "x/drafts/e.md",
+        "keep/drafts.md",
+    }
+    # Negation re-includes.
+    assert names(root, ScanRules(exclude=("*.txt", "!a.txt"))) == {"a.txt", "drafts/d.md", "x/drafts/e.md", "keep/drafts.md"}

@@ -37,6 +37,7 @@ from app.widgets.first_run import FirstRunPanel
 from app.widgets.results_view import ResultsView, highlight
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
+from indexer.loaders import FORMAT_NAMES
 from indexer.types import Hit, IndexReport, Progress, SearchResult
 
 log = logging.getLogger(__name__)
@@ -322,7 +323,7 @@ class MainWindow(QMainWindow):
         elif not self.folder_stats:
             self._show_empty(
                 "Drag a folder here to search it<br><span style='font-size:11pt'>"
-                "PDF, Word, text, Markdown and HTML files are read on this computer; nothing leaves it.</span>"
+                f"{FORMAT_NAMES} files are read on this computer; nothing leaves it.</span>"
             )
         else:
             documents = sum(d for d, _ in self.folder_stats.values())
@@ -347,7 +348,7 @@ class MainWindow(QMainWindow):
 
     def _render_details(self, hit: Hit, chunks: list) -> None:
         """The passage with the query's words in bold, between its neighbours in grey."""
-        page = f", page {hit.page}" if hit.page else ""
+        page = f", {html.escape(hit.where)}" if hit.where else ""
         parts = []
         for chunk in chunks or []:
             if chunk.chunk_id == hit.chunk_id:

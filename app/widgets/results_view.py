@@ -33,7 +33,7 @@ def highlight(text: str, query: str) -> str:
 
 def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
     path = Path(hit.path)
-    page = f" · page {hit.page}" if hit.page else ""
+    page = f" · {html.escape(hit.where)}" if hit.where else ""
     return (
         f"<div><b>{html.escape(path.name)}</b>"
         f"<span style='color:{muted}'>{page} · {html.escape(str(path.parent))}</span></div>"

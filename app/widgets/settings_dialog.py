@@ -260,7 +260,7 @@ class SettingsDialog(QDialog):
         self.include = QLineEdit(", ".join(current.include))
         self.include.setPlaceholderText("all supported files, e.g. *.pdf, *.md")
         self.exclude = QLineEdit(", ".join(current.exclude))
-        self.exclude.setPlaceholderText("e.g. drafts, *.log")
+        self.exclude.setPlaceholderText("e.g. drafts/, *.log, old/**/*.pdf (.gitignore rules)")
         form.addRow("Indexed folders", self.folder_list)
         form.addRow("Include only", self.include)
         form.addRow("Leave out", self.exclude)

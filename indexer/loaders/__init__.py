@@ -14,7 +14,7 @@ Loader = Callable[[Path], LoadedDocument]
 
 
 def _registry() -> dict[str, Loader]:
-    from indexer.loaders import docx, html, pdf, text
+    from indexer.loaders import docx, epub, html, mail, odf, pdf, pptx, rtf, tabular, text
 
     return {
         ".pdf": pdf.load_pdf,
@@ -26,12 +26,26 @@ def _registry() -> dict[str, Loader]:
         ".html": html.load_html,
         ".htm": html.load_html,
         ".docx": docx.load_docx,
+        ".epub": epub.load_epub,
+        ".odt": odf.load_odf,
+        ".ods": odf.load_odf,
+        ".odp": odf.load_odf,
+        ".pptx": pptx.load_pptx,
+        ".xlsx": tabular.load_xlsx,
+        ".csv": tabular.load_csv,
+        ".rtf": rtf.load_rtf,
+        ".eml": mail.load_eml,
+        ".mbox": mail.load_mbox,
     }
 
 
 DEFAULT_SUFFIXES: frozenset[str] = frozenset(
     {".pdf", ".txt", ".text", ".md", ".markdown", ".rst", ".html", ".htm", ".docx"}
+    | {".epub", ".odt", ".ods", ".odp", ".pptx", ".xlsx", ".csv", ".rtf", ".eml", ".mbox"}
 )
+
+FORMAT_NAMES = "PDF, Word, OpenDocument, PowerPoint, Excel, CSV, EPUB, RTF, e-mail (EML, MBOX), text, Markdown and HTML"
+"""The formats read, as a sentence fragment for people (the empty window names them)."""
 
 
 def supported(path: Path) -> bool:
@@ -66,5 +80,7 @@ def load(path: Path) -> LoadedDocument:
     except Exception as exc:
         raise ExtractionFailed(f"could not be read: {type(exc).__name__}: {exc}"[:300]) from exc
     if not any(page.text.strip() for page in document.pages):
+        if document.skipped_pages:
+            raise ExtractionFailed("; ".join(sorted({reason for _, reason in document.skipped_pages})))
         raise ExtractionFailed("no text found (scanned images or an empty document)")
     return document

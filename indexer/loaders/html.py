@@ -1,86 +1,70 @@
-"""HTML to text with the standard library: visible text only, blocks on their own lines."""
+"""HTML to text through an HTML5 parser (Lexbor, via selectolax): the WHATWG tree-building
+rules, so an omitted ``</head>``, ``<head>`` or ``<body>`` is handled as a browser handles it.
+Visible text only; block elements on their own lines, inline elements joined as written."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from pathlib import Path
 
-from indexer.loaders.text import read_text_file
+from indexer.errors import UnsupportedFile
+from indexer.loaders.charset import declared_charset, decode_bytes
+from indexer.loaders.text import garbage_ratio, read_bytes
 from indexer.types import LoadedDocument, Page
 
-_SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-_BLOCK = {
-    "p",
-    "div",
-    "br",
-    "li",
-    "ul",
-    "ol",
-    "tr",
-    "table",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "pre",
-    "blockquote",
-    "dd",
-    "dt",
-    "hr",
-    "nav",
-    "aside",
-}
+_SKIP = ("script", "style", "noscript", "template", "svg", "math", "head", "iframe", "object", "canvas")
+_BLOCK = frozenset(
+    "address article aside blockquote body br dd details dialog div dl dt fieldset figcaption figure footer "
+    "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table td th tr ul caption "
+    "option legend".split()
+)
+_PARAGRAPH = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table section article".split())
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title_parts: list[str] = []
-        self._skip_depth = 0
-        self._in_title = False
+def html_to_text(markup: str | bytes) -> tuple[str, str]:
+    """Return (title, text) of an HTML document (text, or bytes in the UTF-8 the parser assumes)."""
+    from selectolax.lexbor import LexborHTMLParser
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in _SKIP:
-            self._skip_depth += 1
+    tree = LexborHTMLParser(markup)
+    title_node = tree.css_first("title")
+    title = " ".join((title_node.text(deep=True) if title_node else "").split())
+    root = tree.body
+    if root is None:
+        return title, ""
+    root.strip_tags(list(_SKIP))
+    parts: list[str] = []
+    # Iterative walk (deeply nested pages would overflow recursion): ('open', node) emits the
+    # node's text or its children; ('close', tag) emits the line break after a block.
+    stack: list[tuple[str, object]] = [("open", root)]
+    while stack:
+        action, item = stack.pop()
+        if action == "close":
+            parts.append("\n\n" if item in _PARAGRAPH else "\n")
+            continue
+        node = item
+        if node.is_text_node:  # type: ignore[attr-defined]
+            parts.append(node.text_content or "")  # type: ignore[attr-defined]
+            continue
+        if not node.is_element_node:  # type: ignore[attr-defined]
+            continue
+        tag = node.tag  # type: ignore[attr-defined]
         if tag in _BLOCK:
-            self.parts.append("\n\n" if tag in {"p", "h1", "h2", "h3", "h4", "h5", "h6"} else "\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in _SKIP and self._skip_depth:
-            self._skip_depth -= 1
-        if tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title_parts.append(data)
-        elif not self._skip_depth:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> tuple[str, str]:
-    """Return (title, text) of an HTML document."""
-    parser = _TextExtractor()
-    parser.feed(markup)
-    parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
+            parts.append("\n\n" if tag in _PARAGRAPH else "\n")
+            stack.append(("close", tag))
+        elif tag in ("td", "th"):
+            parts.append(" ")
+        children = list(node.iter(include_text=True))  # type: ignore[attr-defined]
+        stack.extend(("open", child) for child in reversed(children))
+    lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
-    return " ".join("".join(parser.title_parts).split()), text.strip()
+    return title, text.strip()
 
 
 def load_html(path: Path) -> LoadedDocument:
-    title, text = html_to_text(read_text_file(path))
+    data = read_bytes(path)
+    markup = decode_bytes(data, declared_charset(data))
+    if garbage_ratio(markup) > 0.10:
+        raise UnsupportedFile("mostly unreadable characters")
+    title, text = html_to_text(markup)
     return LoadedDocument(pages=[Page(text=text, number=None)], title=title or path.stem)

@@ -1,21 +1,15 @@
-"""Plain text, Markdown and reStructuredText: decoded without ever failing on bad bytes."""
+"""Plain text, Markdown and reStructuredText: decoded without ever failing on bad bytes
+(indexer.loaders.charset)."""
 
 from __future__ import annotations
 
-import codecs
 from pathlib import Path
 
 from indexer.constants import MAX_TEXT_FILE_BYTES
 from indexer.errors import ExtractionFailed, UnsupportedFile
+from indexer.loaders.charset import bom_encoding, decode_bytes
 from indexer.types import LoadedDocument, Page
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 _TEXT_CONTROL = {9, 10, 12, 13, 27}
 
 
@@ -23,25 +17,12 @@ def looks_binary(sample: bytes) -> bool:
     """NUL bytes or many control characters mean this is not text, whatever its name says."""
     if not sample:
         return False
-    if any(sample.startswith(bom) for bom, _ in _BOMS):
+    if bom_encoding(sample):
         return False
     if b"\x00" in sample:
         return True
     control = sum(1 for b in sample if b < 32 and b not in _TEXT_CONTROL)
     return control / len(sample) > 0.10
-
-
-def decode_bytes(data: bytes) -> str:
-    """BOM first, then strict UTF-8, then Windows-1252, then Latin-1 (which cannot fail)."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
 
 
 def garbage_ratio(text: str) -> float:
@@ -52,7 +33,8 @@ def garbage_ratio(text: str) -> float:
     return bad / len(text)
 
 
-def read_text_file(path: Path) -> str:
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, refused when too large or binary."""
     size = path.stat().st_size
     if size > MAX_TEXT_FILE_BYTES:
         raise ExtractionFailed(f"text file too large ({size // (1024 * 1024)} MB)")
@@ -60,7 +42,12 @@ def read_text_file(path: Path) -> str:
         data = handle.read()
     if looks_binary(data[:8192]):
         raise UnsupportedFile("binary content in a text file")
-    text = decode_bytes(data)
+    return data
+
+
+def read_text_file(path: Path, declared: str | None = None) -> str:
+    """Decoded text (indexer.loaders.charset), refused when mostly unreadable characters."""
+    text = decode_bytes(read_bytes(path), declared)
     if garbage_ratio(text) > 0.10:
         raise UnsupportedFile("mostly unreadable characters")
     return text.replace("\r\n", "\n").replace("\r", "\n")

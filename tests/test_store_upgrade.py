@@ -1,0 +1,73 @@
+"""An index written before chunks had a location (schema 1) opens, is upgraded in place, keeps
+its passages and vectors, and takes new documents with locations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+from indexer.pipeline import Indexer
+from indexer.store import CHUNKS, DOCUMENTS, META_FILE, Store, chunks_schema, documents_schema
+from tests.conftest import SHARED
+
+
+def old_index(folder: Path, dimension: int, fingerprint: str) -> None:
+    folder.mkdir(parents=True)
+    schema = pa.schema([f for f in chunks_schema(dimension) if f.name != "location"])
+    db = lancedb.connect(folder)
+    vector = np.zeros(dimension, dtype=np.float32)
+    vector[0] = 1.0
+    row = {
+        "chunk_id": "d1-00000",
+        "doc_id": "d1",
+        "doc_hash": "h1",
+        "path": "/old/notes.txt",
+        "page": None,
+        "ordinal": 0,
+        "start": 0,
+        "end": 40,
+        "title": "notes",
+        "text": "The zephyrold passage written by an older Quarry.",
+        "vector": vector.tolist(),
+    }
+    db.create_table(CHUNKS, data=pa.Table.from_pylist([row], schema=schema))
+    doc = {
+        "doc_id": "d1",
+        "path": "/old/notes.txt",
+        "root": "/old",
+        "size": 40,
+        "mtime_ns": 1,
+        "content_hash": "h1",
+        "title": "notes",
+        "pages": 1,
+        "chunks": 1,
+        "status": "ok",
+        "reason": "",
+        "indexed_at": 0.0,
+    }
+    db.create_table(DOCUMENTS, data=pa.Table.from_pylist([doc], schema=documents_schema()))
+    meta = {"schema": 1, "fingerprint": fingerprint, "dimension": dimension, "roots": ["/old"]}
+    (folder / META_FILE).write_text(json.dumps(meta))
+
+
+def test_a_schema_1_index_is_upgraded_and_keeps_its_vectors(tmp_path: Path, embedder):
+    folder = tmp_path / "index"
+    old_index(folder, embedder.dimension, embedder.fingerprint)
+    store = Store(folder, embedder.dimension, embedder.fingerprint)
+    assert "location" in store.chunks.schema.names
+    assert json.loads((folder / META_FILE).read_text())["schema"] == 2
+    store.ensure_text_index()
+    (old,) = store.text_search("zephyrold", 3)
+    assert old.location == "" and old.vector is not None and old.vector[0] == 1.0
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    labelled = SHARED / "data" / "fidelity" / "B07" / "roman_front_matter.pdf"
+    (docs / "book.pdf").write_bytes(labelled.read_bytes())
+    Indexer(store, embedder).run([docs])
+    (hit,) = [c for c in store.text_search("tide gauge harbour", 5) if c.page == 6]
+    assert hit.location == "p. 2 (6 of 12)"
+    assert Store(folder, embedder.dimension, embedder.fingerprint).text_search("zephyrold", 3)
