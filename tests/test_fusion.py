@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexer.fusion import RANKINGS, RRF_K, blend, fuse, mmr, position_weight, ranks, rrf
+from indexer.fusion import RANKINGS, RRF_K, agreement, blend, fuse, mmr, position_weight, ranks, rrf
 
 
 def test_rrf_rewards_agreement():
@@ -22,13 +22,24 @@ def test_blend_protects_the_top_of_the_first_stage():
     assert blend(0.99, 30) > blend(0.2, 8)
 
 
-def test_rrf_ranking_keeps_the_first_stage_say():
+def test_rrf_follows_the_reranker_where_the_embedder_agrees():
     # Candidate 0 is first-stage #1 that the reranker puts last; candidate 2 the reranker's #1.
-    keys = fuse("rrf", [1, 2, 3, 4], [0.1, 0.5, 0.9, 0.6], [1.0] * 4, k=10)
+    first, scores = [1, 2, 3, 4], [0.1, 0.5, 0.9, 0.6]
+    assert agreement(scores, [1.0] * 4) == 1.0
+    keys = fuse("rrf", first, scores, [1.0] * 4)
+    assert sorted(range(4), key=lambda i: -keys[i]) == [2, 3, 1, 0], "the rerank order, as rerank alone"
+    assert fuse("rerank", first, scores, [1.0] * 4) == scores
+
+
+def test_rrf_keeps_the_first_stage_where_the_embedder_disagrees():
+    # The reranker is sure of candidates 2 and 3, which the topic check finds off topic: its
+    # vote shrinks (agreement 0.5 over all four) and the first stage's top two stay on top.
+    first, scores, topic = [1, 2, 3, 4], [0.3, 0.5, 0.99, 0.98], [1.0, 1.0, 0.0, 0.0]
+    assert agreement(scores, topic) == 0.5
+    keys = fuse("rrf", first, scores, topic)
     order = sorted(range(4), key=lambda i: -keys[i])
-    assert order[0] == 2  # the reranker's favourite, third in the first stage
-    assert order.index(0) < 3, "a first-stage winner is not buried by the reranker alone"
-    assert fuse("rerank", [1, 2, 3, 4], [0.1, 0.5, 0.9, 0.6], [1.0] * 4) == [0.1, 0.5, 0.9, 0.6]
+    assert set(order[:2]) == {0, 1}
+    assert sorted(range(4), key=lambda i: -scores[i])[0] == 2, "the reranker alone would bury it"
 
 
 def test_unscored_candidates_have_no_key():
@@ -39,7 +50,7 @@ def test_unscored_candidates_have_no_key():
 
 def test_topic_weight_counts_in_the_rerank_order():
     # The reranker's 0.9 is off topic (weight 0.1): under rrf it ranks below the on-topic 0.5.
-    keys = fuse("rrf", [2, 1], [0.9, 0.5], [0.1, 1.0], k=10)
+    keys = fuse("rrf", [2, 1], [0.9, 0.5], [0.1, 1.0])
     assert keys[1] > keys[0]
 
 
