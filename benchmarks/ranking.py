@@ -110,6 +110,22 @@ def collect_beir(args: argparse.Namespace) -> None:
         (store_dir / "complete").write_text("ok")
     searcher = Searcher(store, embedder, reranker)
     CACHE.mkdir(parents=True, exist_ok=True)
+    if args.off_topic:
+        from benchmarks.topic_queries import (
+            OFF_TOPIC,
+            OFF_TOPIC_HELD_OUT,
+            OFF_TOPIC_SESSION_3,
+            OFF_TOPIC_SESSION_4,
+            OFF_TOPIC_SESSION_4B,
+        )
+
+        queries = [*OFF_TOPIC, *OFF_TOPIC_HELD_OUT, *OFF_TOPIC_SESSION_3, *OFF_TOPIC_SESSION_4, *OFF_TOPIC_SESSION_4B]
+        with (CACHE / f"{folder.name}-off-topic.jsonl").open("w", encoding="utf-8") as handle:
+            for query in queries:
+                record = _record(searcher, reranker, query, CANDIDATES, CANDIDATES)
+                record["label"] = {"file": None}
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
     out = CACHE / f"{folder.name}-{args.split}.jsonl"
     with out.open("w", encoding="utf-8") as handle:
         for n, qid in enumerate(sorted(dataset.queries), start=1):
@@ -279,13 +295,43 @@ def compare(args: argparse.Namespace) -> None:
         if records:
             headers += [f"{name} hit@1", "hit@3", "MRR@10"]
     print(table(headers, rows))
+    print("\nWeak sets (no hit of the top 10 with rerank × topic ≥ 0.2), by configuration:")
+    weak_rows = []
+    off_scifact = load("scifact-off-topic")
+    for name in ("rerank × topic (session 4 default)", DEFAULT):
+        row = [name]
+        if scifact:
+            row.append(f"{weak_count(scifact, CONFIGS[name])}/{len(scifact)}")
+        if off_scifact:
+            row.append(f"{weak_count(off_scifact, CONFIGS[name])}/{len(off_scifact)}")
+        for records in books.values():
+            if records:
+                m = score_books(records, CONFIGS[name])
+                row += [f"{m['weak in-domain']}/{m['n']}", f"{m['weak off-topic']}/{m['off']}"]
+        weak_rows.append(row)
+    headers = ["configuration"]
+    if scifact:
+        headers.append("SciFact dev: weak")
+    if off_scifact:
+        headers.append("SciFact off-topic: weak")
     for name, records in books.items():
         if records:
-            m = score_books(records, CONFIGS["first stage (hybrid RRF)"])
-            print(
-                f"{name}: {m['n']} answerable, {m['off']} off-topic; weak sets at min score 0.2: "
-                f"{m['weak in-domain']} in-domain, {m['weak off-topic']} off-topic"
-            )
+            headers += [f"{name} in-domain: weak", "off-topic: weak"]
+    print(table(headers, weak_rows))
+
+
+def weak_count(records: list[dict], order: Order, min_score: float = 0.2) -> int:
+    """Results flagged weak: no hit among the top 10 (one per page or document) scores rerank ×
+    topic ≥ min_score."""
+    weak = 0
+    for rec in records:
+        cands = rec["candidates"]
+        shown: dict[tuple, dict] = {}
+        for i in order(cands):
+            shown.setdefault((cands[i]["path"], cands[i]["page"]), cands[i])
+        top = [c for c in list(shown.values())[:10] if c["rerank"] is not None]
+        weak += not any(c["rerank"] * c["topic"] >= min_score for c in top)
+    return weak
 
 
 def main() -> None:
@@ -299,6 +345,7 @@ def main() -> None:
     p = sub.add_parser("collect-beir")
     p.add_argument("--basedir", type=Path, required=True)
     p.add_argument("--split", default="dev")
+    p.add_argument("--off-topic", action="store_true", help="the off-topic sets of benchmarks/topic_queries.py instead")
     p.add_argument("dataset", type=Path)
     p = sub.add_parser("compare")
     p.add_argument("--skip", nargs="*", default=[], help="cached sets to leave out (e.g. books-unseen while choosing)")
