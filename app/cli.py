@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, help="first-stage candidates to rerank (default: settings, 50)")
     p.add_argument("--no-rerank", action="store_true", help="first-stage order only")
     p.add_argument(
-        "--min-score", type=float, help="hide reranked hits scoring below this, 0..1 (default: settings, 0.2)"
+        "--min-score",
+        type=float,
+        help="reranked hits under this are weak, 0..1; nothing is hidden for it (default: settings, 0.2)",
     )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
@@ -51,8 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="folders, documents, chunks and index size")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", help="measure ranking quality on a BEIR-format dataset")
-    p.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
+    p = sub.add_parser("eval", help="measure ranking quality on a BEIR-format dataset, or page-labelled questions")
+    p.add_argument(
+        "dataset", help="folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv; with --pages, the documents"
+    )
+    p.add_argument(
+        "--pages",
+        metavar="FILE",
+        help="page-labelled questions (JSON lines: query, file, pages, kind) over the documents in DATASET",
+    )
     p.add_argument("--split", default="dev", help="qrels file to judge by (default dev)")
     p.add_argument("--limit", type=int, help="evaluate a fixed random sample of this many queries")
     p.add_argument("-n", type=int, default=50, help="candidates reranked per query (default 50)")
@@ -215,14 +224,15 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     if not result.hits:
         if not engine.store.stats().chunks:
             print("The index is empty: run `quarry index FOLDER` first.")
-        elif result.weaker:
-            print(f"No results. Hidden under the minimum score: {len(result.weaker)} (--min-score 0 shows them).")
         else:
             print("No results.")
         return 0
+    if result.weak:
+        print(f"No strong matches — closest passages (none scored {result.min_score:.2f} or more):")
     for hit in result.hits:
         where = f"{hit.path} ({hit.where})" if hit.where else hit.path
-        print(f"{hit.rank:>2}. {hit.score:.3f}  {where}")
+        score = "not reranked" if hit.score is None else f"{hit.score:.3f}"
+        print(f"{hit.rank:>2}. {score}  {where}")
         print(f"    {hit.snippet}")
     print(f"({result.method}, {result.timings_ms['total']:.0f} ms)", file=sys.stderr)
     return 0
@@ -233,18 +243,24 @@ def result_json(result: Any) -> dict[str, Any]:
         "query": result.query,
         "method": result.method,
         "notice": result.notice,
-        "hidden_below_min_score": len(result.weaker),
+        "weak": result.weak,
+        "min_score": result.min_score,
         "hits": [
             {
                 "rank": h.rank,
-                "score": round(h.score, 6),
+                "score": None if h.score is None else round(h.score, 6),
+                "reranked": h.rerank_score is not None,
+                "strong": h.strong,
                 "path": h.path,
                 "page": h.page,
                 "location": h.where,
                 "snippet": h.snippet,
                 "first_stage_rank": h.first_stage_rank,
+                "bm25_rank": h.bm25_rank,
+                "vector_rank": h.vector_rank,
                 "first_stage_score": round(h.first_stage_score, 6),
                 "rerank_score": None if h.rerank_score is None else round(h.rerank_score, 6),
+                "topic_weight": round(h.topic_weight, 4),
             }
             for h in result.hits
         ],
@@ -431,6 +447,8 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
     from indexer.store import Store
 
     folder = Path(args.dataset).expanduser().resolve()
+    if args.pages:
+        return _eval_pages(args, paths, folder)
     dataset = load_beir(folder, args.split)
     worker = InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None)
     placement = place(worker.hardware(), args.device or "auto")
@@ -462,6 +480,40 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
             print(
                 f"{name:<22} {m['ndcg@10']:>8.4f} {m['recall@100']:>11.4f} {m['mrr@10']:>8.4f} {m['latency_ms']:>9.1f}"
             )
+    return 0
+
+
+def _eval_pages(args: argparse.Namespace, paths: Any, folder: Path) -> int:
+    """Page-level evaluation: index FOLDER into the app's index (incremental, as `quarry index`
+    does), then run each question through every configuration in PAGE_CONFIGURATIONS."""
+    from indexer.engine import Engine
+    from indexer.evaluation import PAGE_CONFIGURATIONS, evaluate_pages, load_page_queries
+
+    queries = load_page_queries(Path(args.pages).expanduser())
+    if args.limit:
+        queries = queries[: args.limit]
+    engine = Engine(paths, _options(args, reset_on_mismatch=True))
+    report = engine.indexer.run([folder], progress=_progress_printer())
+    print(f"Index: {report.summary()}", file=sys.stderr)
+    started = time.perf_counter()
+    metrics = evaluate_pages(queries, engine.searcher, args.n)
+    if args.json:
+        print(json.dumps(metrics))
+        return 0
+    first = next(iter(metrics.values()))
+    print(
+        f"{Path(args.pages).name}: {first['answerable']} answerable questions, {first['off_topic']} off-topic, "
+        f"top {args.n} reranked; evaluation {time.perf_counter() - started:.0f} s"
+    )
+    print(
+        f"{'configuration':<22} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7} {'weak in-domain':>15} {'weak off-topic':>15}"
+    )
+    for name in PAGE_CONFIGURATIONS:
+        m = metrics[name]
+        print(
+            f"{name:<22} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['mrr@10']:>7.3f} "
+            f"{m['weak_in_domain']:>15} {m['weak_off_topic']:>15}"
+        )
     return 0
 
 

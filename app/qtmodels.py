@@ -36,7 +36,8 @@ class HitsModel(QAbstractListModel):
             return hit
         if role == Qt.ItemDataRole.DisplayRole:
             page = f", {hit.where}" if hit.where else ""
-            return f"{hit.rank}. {hit.path}{page} ({hit.score:.2f})"
+            score = "not reranked" if hit.score is None else f"{hit.score:.2f}"
+            return f"{hit.rank}. {hit.path}{page} ({score})"
         if role == Qt.ItemDataRole.ToolTipRole:
             return hit.path
         return None

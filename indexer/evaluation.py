@@ -1,8 +1,13 @@
-"""Retrieval evaluation on BEIR-format data (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
+"""Retrieval evaluation on BEIR-format data (corpus.jsonl, queries.jsonl, qrels/<split>.tsv),
+and at page level on page-labelled questions over a folder (benchmarks/queries/README.md).
 
-The corpus is chunked and embedded like any document, into a store of its own; each query
+BEIR: the corpus is chunked and embedded like any document, into a store of its own; each query
 then goes through every configuration. Metrics come from ir-measures (pytrec_eval inside),
 at the document level: a document ranks where its best chunk ranks.
+
+Pages: each question goes through Searcher.search as the app runs it, per configuration;
+hit@1, hit@3 and MRR@10 of the first labelled page among the hits (one hit per page), and for
+off-topic questions whether the result is flagged weak.
 """
 
 from __future__ import annotations
@@ -23,16 +28,23 @@ from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
 from indexer.embedding import Embedder
 from indexer.errors import QuarryError
-from indexer.fusion import blend
+from indexer.fusion import fuse
 from indexer.rerank import Reranker
-from indexer.search import Searcher
+from indexer.search import DEFAULT_RANKING, Searcher, SearchOptions
 from indexer.store import DocumentRecord, Store, doc_id_for
 from indexer.types import Page, Progress, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
 
-CONFIGURATIONS = ("bm25", "dense", "hybrid", "hybrid+rerank", "hybrid+rerank+gate", "hybrid+rerank(blend)")
-DEFAULT_CONFIGURATION = "hybrid+rerank+gate"
+RERANKED = {
+    "hybrid+rerank": "rerank",
+    "hybrid+rerank+gate": "rerank*topic",
+    "hybrid+rerank(blend)": "blend",
+    "hybrid+rerank(rrf)": "rrf",
+}
+"""Configuration name -> indexer.fusion ranking of the reranked head."""
+CONFIGURATIONS = ("bm25", "dense", "hybrid", *RERANKED)
+DEFAULT_CONFIGURATION = next(name for name, ranking in RERANKED.items() if ranking == DEFAULT_RANKING)
 """What the app does by default (SearchOptions()): see docs/quality.md for why."""
 RECALL_DEPTH = 100
 
@@ -171,13 +183,11 @@ def evaluate(
             scores = reranker.score(query, [c.chunk.passage for c in head]).scores
             stage_ms["rerank"].append((time.perf_counter() - t0) * 1000)
             tail = [c.chunk.path for c in hybrid[candidates:]]
-            by_score = sorted(range(len(head)), key=lambda i: -scores[i])
-            gated = searcher.final_scores(query, scores, head)
-            by_gate = sorted(range(len(head)), key=lambda i: -(gated[i] or 0.0))
-            by_blend = sorted(range(len(head)), key=lambda i: -blend(scores[i], head[i].rank))
-            rankings["hybrid+rerank"] = _documents([head[i].chunk.path for i in by_score] + tail)
-            rankings["hybrid+rerank+gate"] = _documents([head[i].chunk.path for i in by_gate] + tail)
-            rankings["hybrid+rerank(blend)"] = _documents([head[i].chunk.path for i in by_blend] + tail)
+            weights = searcher.topic_weights(query, head)
+            for name, ranking in RERANKED.items():
+                keys = fuse(ranking, [c.rank for c in head], scores, weights)
+                by_key = sorted(range(len(head)), key=lambda i: (-(keys[i] or 0.0), i))
+                rankings[name] = _documents([head[i].chunk.path for i in by_key] + tail)
         for name, docs in rankings.items():
             runs[name].extend(
                 ir_measures.ScoredDoc(qid, doc, float(RECALL_DEPTH - rank))
@@ -202,3 +212,85 @@ def evaluate(
     if DEFAULT_CONFIGURATION in metrics:
         metrics["default"] = dict(metrics[DEFAULT_CONFIGURATION])
     return Evaluation(metrics, len(query_ids), candidates, time.perf_counter() - started, latency)
+
+
+# -- page-labelled questions -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    query: str
+    file: str | None
+    """File name of the answering document; None for an off-topic question."""
+    pages: tuple[int, ...]
+    kind: str
+
+
+def load_page_queries(path: Path) -> list[PageQuery]:
+    """One JSON object per line: query, file, pages, kind (benchmarks/queries/README.md)."""
+    queries = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            queries.append(PageQuery(row["query"], row.get("file"), tuple(row.get("pages") or ()), row.get("kind", "")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QuarryError(f"{path}:{number}: not a page-labelled query ({exc})") from exc
+    if not queries:
+        raise QuarryError(f"{path}: no queries")
+    return queries
+
+
+PAGE_CONFIGURATIONS: dict[str, SearchOptions] = {
+    "hybrid": SearchOptions(rerank=False),
+    "hybrid+rerank": SearchOptions(ranking="rerank", topic_gate=False),
+    "hybrid+rerank+gate": SearchOptions(ranking="rerank*topic"),
+    "hybrid+rerank(blend)": SearchOptions(ranking="blend"),
+    "hybrid+rerank(rrf)": SearchOptions(ranking="rrf"),
+    "default": SearchOptions(),
+}
+"""Each runs through Searcher.search (10 hits, one per page); rerank scores are computed once
+per pair (the reranker's score cache), so the extra configurations cost little."""
+
+
+def evaluate_pages(
+    queries: list[PageQuery],
+    searcher: Searcher,
+    candidates: int = 50,
+    progress: ProgressCallback = no_progress,
+) -> dict[str, dict[str, float]]:
+    """hit@1, hit@3, MRR@10 per page over the answerable questions; `weak_in_domain` and
+    `weak_off_topic`: how many results of each kind are flagged weak."""
+    from dataclasses import replace
+
+    answerable = [q for q in queries if q.file]
+    metrics: dict[str, dict[str, float]] = {}
+    sums: dict[str, dict[str, float]] = {
+        name: {"hit@1": 0.0, "hit@3": 0.0, "mrr@10": 0.0, "weak_in_domain": 0, "weak_off_topic": 0}
+        for name in PAGE_CONFIGURATIONS
+    }
+    for done, item in enumerate(queries):
+        for name, options in PAGE_CONFIGURATIONS.items():
+            result = searcher.search(item.query, replace(options, k=10, candidates=candidates))
+            total = sums[name]
+            if not item.file:
+                total["weak_off_topic"] += result.weak or not result.hits
+                continue
+            total["weak_in_domain"] += result.weak
+            wanted = {(item.file, p) for p in item.pages}
+            place = next((h.rank for h in result.hits if (Path(h.path).name, h.page) in wanted and h.rank <= 10), None)
+            total["hit@1"] += place == 1
+            total["hit@3"] += place is not None and place <= 3
+            total["mrr@10"] += 1.0 / place if place else 0.0
+        progress(Progress("evaluating", done + 1, len(queries)))
+    for name, total in sums.items():
+        n = max(1, len(answerable))
+        metrics[name] = {
+            "hit@1": round(total["hit@1"] / n, 4),
+            "hit@3": round(total["hit@3"] / n, 4),
+            "mrr@10": round(total["mrr@10"] / n, 4),
+            "answerable": len(answerable),
+            "off_topic": len(queries) - len(answerable),
+            "weak_in_domain": int(total["weak_in_domain"]),
+            "weak_off_topic": int(total["weak_off_topic"]),
+        }
+    return metrics

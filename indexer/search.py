@@ -1,5 +1,8 @@
 """Searcher.search: a hybrid first stage (BM25 + vectors, fused by RRF), then the
-cross-encoder re-scores the candidates."""
+cross-encoder re-scores the candidates and the final order fuses both (indexer.fusion).
+
+Nothing the first stage found is hidden by the minimum score: it labels. A result whose best
+hit scores under it is a weak set ("No strong matches — closest passages"), shown as such."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from indexer.catalogue import entry_for_file
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled
-from indexer.fusion import blend, rrf
+from indexer.fusion import RANKINGS, fuse, rrf
 from indexer.normalise import clean_text
 from indexer.rerank import Reranker
 from indexer.settings import Settings
@@ -32,6 +35,10 @@ MODES = ("hybrid", "vector", "text")
 _first_stage_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quarry-bm25")
 
 
+DEFAULT_RANKING = "rrf"
+"""Chosen by the worst case over SciFact dev and the book questions (docs/quality.md)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchOptions:
     k: int = DEFAULT_RESULTS
@@ -39,11 +46,12 @@ class SearchOptions:
     rerank: bool = True
     mode: str = "hybrid"
     """First stage: 'hybrid' (BM25 + vectors, RRF), 'vector' or 'text' (BM25 only)."""
-    blend: bool = False
-    """Order by a position-aware blend of rerank score and first-stage rank instead of the
-    rerank score alone."""
+    ranking: str = DEFAULT_RANKING
+    """How rerank scores and the first-stage order make the final order (indexer.fusion.RANKINGS;
+    docs/quality.md compares them)."""
     min_score: float = MIN_SCORE
-    """Reranked hits whose final score is below this are dropped (scores are 0..1)."""
+    """A reranked hit scoring below this (rerank score × topic weight, 0..1) is weak; a result
+    with no hit above it is a weak set. Nothing is removed for it."""
     topic_gate: bool = True
     """Multiply the rerank score by the topic weight (indexer.topic: the embedder's similarity
     gate, or a phrase match), so a query the corpus knows nothing about scores low even when
@@ -65,6 +73,10 @@ class Candidate:
     """First-stage rank, from 1."""
     similarity: float
     """Cosine similarity of query and passage, -1..1, whichever retriever found it."""
+    bm25_rank: int | None = None
+    """Rank in the full-text (BM25) list, from 1; None if BM25 did not find it."""
+    vector_rank: int | None = None
+    """Rank in the vector list, from 1; None if vector search did not find it."""
 
 
 class Searcher:
@@ -126,13 +138,23 @@ class Searcher:
         fused = rrf([[c.chunk_id for c in by_vector], [c.chunk_id for c in by_text]])
         order = sorted(fused, key=lambda key: -fused[key])[:candidates]
         vector_scores = {c.chunk_id: c.score for c in by_vector}
+        bm25_ranks = {c.chunk_id: n for n, c in enumerate(by_text, start=1)}
+        vector_ranks = {c.chunk_id: n for n, c in enumerate(by_vector, start=1)}
         result = []
         for rank, key in enumerate(order, start=1):
             chunk = chunks[key]
             similarity = vector_scores.get(key)
             if similarity is None and chunk.vector is not None:
                 similarity = float(np.dot(vector, chunk.vector))
-            result.append(Candidate(chunk, rank, similarity if similarity is not None else 0.0))
+            result.append(
+                Candidate(
+                    chunk,
+                    rank,
+                    similarity if similarity is not None else 0.0,
+                    bm25_ranks.get(key),
+                    vector_ranks.get(key),
+                )
+            )
         timings["retrieve"] = (time.perf_counter() - t1) * 1000
         return result, timings
 
@@ -158,10 +180,13 @@ class Searcher:
         started = time.perf_counter() if started is None else started
         timings = dict(first_stage_timings)
         cancel.raise_if_cancelled()
+        if options.ranking not in RANKINGS:
+            raise ValueError(f"unknown ranking {options.ranking!r}")
         method, notice = options.mode, ""
         order = list(range(len(found)))
         scores: list[float | None] = [None] * len(found)
-        finals: list[float | None] = [None] * len(found)
+        strengths: list[float | None] = [None] * len(found)
+        weights = [1.0] * len(found)
         reranked = False
         if options.rerank and found:
             if self.reranker is None:
@@ -179,9 +204,14 @@ class Searcher:
                 else:
                     reranked = True
                     scores = [None if math.isnan(s) else s for s in result.scores]
-                    finals = self.final_scores(query, scores, found, options.topic_gate)
-                    order.sort(key=lambda i: self._final_key(finals[i], found[i].rank, options.blend, i))
-                    method = f"{options.mode} + rerank" + (" (blended)" if options.blend else "")
+                    weights = self.topic_weights(query, found, options.topic_gate)
+                    strengths = [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
+                    keys = fuse(options.ranking, [c.rank for c in found], scores, weights)
+                    # Scored candidates first, by the fused key; then the unscored, in first-stage order.
+                    order.sort(key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
+                    method = f"{options.mode} + rerank" + (
+                        "" if options.ranking == DEFAULT_RANKING else f" ({options.ranking})"
+                    )
                     if not result.complete:
                         done = sum(s is not None for s in scores)
                         notice = f"reranking stopped at its deadline after {done} of {len(found)} candidates"
@@ -189,40 +219,71 @@ class Searcher:
                             notice += f" ({result.notice})"
                 timings["rerank"] = (time.perf_counter() - t0) * 1000
         hits: list[Hit] = []
-        weaker: list[Hit] = []
+        pages: set[tuple[str, int | None]] = set()
         for i in order:
             candidate = found[i]
-            rerank_score, final = scores[i], finals[i]
-            shown = final if final is not None else max(0.0, min(1.0, candidate.similarity))
-            below = reranked and final is not None and final < options.min_score
-            kept = weaker if below else hits
-            if len(kept) < options.k:
-                kept.append(self._hit(query, candidate, len(kept) + 1, shown, rerank_score))
+            page = (candidate.chunk.path, candidate.chunk.page)
+            if page in pages:
+                continue  # several passages of one page: the best placed one stands for it
+            pages.add(page)
+            strength = strengths[i]
+            if reranked:
+                shown = strength  # None: not reranked (deadline), no number on the rerank scale
+            else:
+                shown = max(0.0, min(1.0, candidate.similarity))
+            hits.append(
+                self._hit(
+                    query,
+                    candidate,
+                    len(hits) + 1,
+                    shown,
+                    scores[i],
+                    weights[i],
+                    reranked and strength is not None and strength >= options.min_score,
+                )
+            )
             if len(hits) == options.k:
                 break
-        if reranked and found and not hits and not notice:
-            notice = f"nothing scored above the minimum score ({options.min_score:.2f})"
+        weak = reranked and bool(hits) and not any(h.strong for h in hits)
         if self.notices is not None and options.rerank:  # shown with the final order, once
             notice = "; ".join(n for n in (*self.notices(), notice) if n)
         timings["total"] = (time.perf_counter() - started) * 1000
         used = self.reranker.name if reranked and self.reranker is not None else ""
         return SearchResult(
-            query=query, method=method, hits=hits, timings_ms=timings, notice=notice, reranker=used, weaker=weaker
+            query=query,
+            method=method,
+            hits=hits,
+            timings_ms=timings,
+            notice=notice,
+            reranker=used,
+            weak=weak,
+            min_score=options.min_score,
         )
+
+    def topic_weights(self, query: str, found: Sequence[Candidate], topic_check: bool = True) -> list[float]:
+        """Each candidate's topic weight (indexer.topic): 1 where the embedder or a phrase
+        match vouches for it, less where only the reranker does."""
+        check = TopicCheck(query, self.topic_gate if topic_check else None)
+        return [check.weight(c.similarity, (c.chunk.title, c.chunk.text)) for c in found]
 
     def final_scores(
         self, query: str, scores: Sequence[float | None], found: Sequence[Candidate], topic_check: bool = True
     ) -> list[float | None]:
         """Rerank scores times each candidate's topic weight (indexer.topic); None stays None
         (not scored). The one rule for the final score, so `quarry eval` measures what people see."""
-        check = TopicCheck(query, self.topic_gate if topic_check else None)
-        return [
-            None if s is None else s * check.weight(c.similarity, (c.chunk.title, c.chunk.text))
-            for s, c in zip(scores, found, strict=True)
-        ]
+        weights = self.topic_weights(query, found, topic_check)
+        return [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
 
     @staticmethod
-    def _hit(query: str, candidate: Candidate, rank: int, score: float, rerank_score: float | None) -> Hit:
+    def _hit(
+        query: str,
+        candidate: Candidate,
+        rank: int,
+        score: float | None,
+        rerank_score: float | None,
+        topic_weight: float,
+        strong: bool,
+    ) -> Hit:
         chunk = candidate.chunk
         return Hit(
             rank=rank,
@@ -240,11 +301,8 @@ class Searcher:
             start=chunk.start,
             end=chunk.end,
             location=chunk.location,
+            bm25_rank=candidate.bm25_rank,
+            vector_rank=candidate.vector_rank,
+            topic_weight=topic_weight,
+            strong=strong,
         )
-
-    @staticmethod
-    def _final_key(score: float | None, rank: int, blended: bool, index: int) -> tuple[bool, float, int]:
-        """Scored candidates first (by rerank score or blend), then the rest in first-stage order."""
-        if score is None:
-            return (True, 0.0, index)
-        return (False, -(blend(score, rank) if blended else score), index)

@@ -118,8 +118,10 @@ class Hit:
     """One search result, with every score that placed it."""
 
     rank: int
-    score: float
-    """The score shown to people, 0..1 (rerank probability, or first-stage similarity)."""
+    score: float | None
+    """The score shown to people, 0..1: the rerank score times the topic weight, or the
+    first-stage similarity when nothing was reranked; None for a candidate a reranking deadline
+    left unscored ("not reranked")."""
     path: str
     page: int | None
     snippet: str
@@ -134,6 +136,14 @@ class Hit:
     end: int = 0
     location: str = ""
     """Page.label of the hit's page ('p. iv (6 of 120)', 'slide 3'); empty when ``page`` says it."""
+    bm25_rank: int | None = None
+    """Why this hit: its rank in the full-text (BM25) list, None if BM25 did not find it."""
+    vector_rank: int | None = None
+    """Its rank in the vector list, None if vector search did not find it."""
+    topic_weight: float = 1.0
+    """What the topic check multiplied the rerank score by (indexer.topic), 0..1."""
+    strong: bool = False
+    """Reranked and scoring at least the minimum score."""
 
     @property
     def where(self) -> str:
@@ -160,5 +170,8 @@ class SearchResult:
     """Why results are not reranked (model missing, failed, deadline), if they are not."""
     reranker: str = ""
     """The reranker model that ordered the hits, if one did."""
-    weaker: list[Hit] = field(default_factory=list)
-    """Reranked hits the minimum score hid, best first (at most k): shown only when asked."""
+    weak: bool = False
+    """Reranked, and no hit reaches the minimum score: the closest passages, not answers
+    ("No strong matches — closest passages")."""
+    min_score: float = 0.0
+    """The minimum score the hits were labelled with."""

@@ -17,7 +17,9 @@ def test_index_search_status(basedir: Path):
     assert indexed.returncode == 0, indexed.stderr
     assert "4 added, 0 updated, 0 unchanged, 0 removed, 0 skipped" in indexed.stderr
 
-    found = quarry(basedir, "search", "how long should the dough bulk ferment", "--json", "-k", "3")
+    # Named: models.pick would take the random-weight conformance reranker from ../shared/models.
+    reranker = "--reranker=quarry-test-reranker-minilm-l6-q8_0.gguf"
+    found = quarry(basedir, reranker, "search", "how long should the dough bulk ferment", "--json", "-k", "3")
     assert found.returncode == 0, found.stderr
     result = json.loads(found.stdout)
     assert result["query"] == "how long should the dough bulk ferment"
@@ -27,16 +29,21 @@ def test_index_search_status(basedir: Path):
     assert Path(hit["path"]).is_absolute() and hit["path"].endswith("sourdough.txt")
     assert hit["page"] is None and hit["rank"] == 1 and 0 <= hit["score"] <= 1
     assert "rerank" in result["timings_ms"]
+    assert result["weak"] is False and hit["strong"] is True and hit["reranked"] is True
+    assert hit["bm25_rank"] or hit["vector_rank"]
+    assert abs(hit["score"] - hit["rerank_score"] * hit["topic_weight"]) < 1e-4
 
     plain = quarry(basedir, "search", "boiler pressure", "--no-rerank")
     assert plain.returncode == 0
     assert "boiler-maintenance.md" in plain.stdout.splitlines()[0]
 
-    off_topic = quarry(basedir, "search", "how to tie a bow tie")
-    assert off_topic.returncode == 0
-    assert "minimum score" in off_topic.stderr and "Hidden under the minimum score" in off_topic.stdout
-    shown = quarry(basedir, "search", "how to tie a bow tie", "--min-score", "0", "-k", "2")
-    assert shown.stdout.startswith(" 1. 0.") and " 2. 0." in shown.stdout
+    # Off topic: nothing is hidden, the set is flagged weak and says so.
+    off_topic = quarry(basedir, reranker, "search", "how to tie a bow tie", "--json", "-k", "3")
+    weak = json.loads(off_topic.stdout)
+    assert weak["weak"] is True and weak["min_score"] == 0.2 and len(weak["hits"]) == 3
+    assert not any(h["strong"] for h in weak["hits"])
+    shown = quarry(basedir, reranker, "search", "how to tie a bow tie", "-k", "2")
+    assert shown.stdout.startswith("No strong matches — closest passages") and " 2. 0." in shown.stdout
 
     status = json.loads(quarry(basedir, "status", "--json").stdout)
     assert status["documents"] == 4 and status["chunks"] >= 4

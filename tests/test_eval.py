@@ -4,6 +4,7 @@ The full run is a benchmark (docs/quality.md)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.topic_queries import OFF_TOPIC
-from indexer.evaluation import CONFIGURATIONS, evaluate, index_corpus, load_beir
+from indexer.evaluation import CONFIGURATIONS, PAGE_CONFIGURATIONS, evaluate, index_corpus, load_beir
 from indexer.search import Searcher, SearchOptions
 from indexer.store import Store
 from tests.beir_sample import make_sample
-from tests.conftest import ROOT
+from tests.conftest import PDFS, ROOT, quarry
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,39 @@ def test_eval_cli_prints_every_configuration(sample, basedir):
     assert metrics["hybrid+rerank"]["latency_ms"] > metrics["hybrid"]["latency_ms"]
 
 
+PAGE_SAMPLE = [
+    {"query": "a professor sends a cat over a telegraph wire", "file": "The-Man-Without-A-Body.pdf", "pages": [3]},
+    {"query": "the head in the museum winks at the narrator", "file": "The-Man-Without-A-Body.pdf", "pages": [1]},
+    {
+        "query": "what happens to my rights if I break the licence",
+        "file": "CC_License_Agreement_of_siMPle.pdf",
+        "pages": [6],
+    },
+    {"query": "how to install solar panels on a roof", "file": None, "pages": [], "kind": "off-topic"},
+]
+
+
+def test_eval_cli_scores_page_labelled_questions(basedir, tmp_path):
+    """`quarry eval --pages`: page-level hit@1 / hit@3 / MRR@10 per configuration on a small folder."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("The-Man-Without-A-Body.pdf", "CC_License_Agreement_of_siMPle.pdf"):
+        shutil.copy(PDFS / name, folder / name)
+    questions = tmp_path / "pages.jsonl"
+    questions.write_text("".join(json.dumps(row) + "\n" for row in PAGE_SAMPLE), "utf-8")
+    # Named: models.pick would take the random-weight conformance reranker from ../shared/models.
+    reranker = "--reranker=quarry-test-reranker-minilm-l6-q8_0.gguf"
+    done = quarry(basedir, reranker, "eval", str(folder), "--pages", str(questions), "-n", "20", "--json", timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads(done.stdout)
+    assert set(metrics) == set(PAGE_CONFIGURATIONS)
+    for values in metrics.values():
+        assert values["answerable"] == 3 and values["off_topic"] == 1
+        assert all(0.0 <= values[m] <= 1.0 for m in ("hit@1", "hit@3", "mrr@10"))
+    assert metrics["default"]["hit@3"] >= 2 / 3
+    assert metrics["default"]["weak_off_topic"] == 1
+
+
 def test_reranking_helps_on_the_sample(sample_searcher):
     dataset, searcher = sample_searcher
     result = evaluate(dataset, searcher, searcher.reranker, candidates=20)
@@ -75,10 +109,11 @@ def test_off_topic_queries_score_below_the_default_minimum(sample_searcher):
     for query in OFF_TOPIC:
         unfiltered = searcher.search(query, SearchOptions(k=5, min_score=0.0))
         assert unfiltered.hits and max(h.score for h in unfiltered.hits) < options.min_score, query
-        assert searcher.search(query, options).hits == [], query
+        result = searcher.search(query, options)
+        assert result.weak and result.hits, query
     on_topic = searcher.search("1 in 5 million in UK have abnormal PrP positivity.", options)
-    assert on_topic.hits and on_topic.hits[0].rerank_score > 0.9 and on_topic.hits[0].score >= options.min_score
-    assert "minimum score" in searcher.search(OFF_TOPIC[0], options).notice
+    assert on_topic.hits and not on_topic.weak
+    assert max(h.rerank_score for h in on_topic.hits) > 0.9 and any(h.strong for h in on_topic.hits)
 
 
 def test_the_topic_gate_is_what_hides_off_topic_queries(sample_searcher):

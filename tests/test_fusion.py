@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexer.fusion import RRF_K, blend, position_weight, rrf
+from indexer.fusion import RANKINGS, RRF_K, agreement, blend, fuse, mmr, position_weight, ranks, rrf
 
 
 def test_rrf_rewards_agreement():
@@ -20,3 +20,42 @@ def test_blend_protects_the_top_of_the_first_stage():
     assert blend(0.6, 1) > blend(0.7, 30)
     # ...but a deep candidate the reranker is sure of still climbs past a weak mid one.
     assert blend(0.99, 30) > blend(0.2, 8)
+
+
+def test_rrf_follows_the_reranker_where_the_embedder_agrees():
+    # Candidate 0 is first-stage #1 that the reranker puts last; candidate 2 the reranker's #1.
+    first, scores = [1, 2, 3, 4], [0.1, 0.5, 0.9, 0.6]
+    assert agreement(scores, [1.0] * 4) == 1.0
+    keys = fuse("rrf", first, scores, [1.0] * 4)
+    assert sorted(range(4), key=lambda i: -keys[i]) == [2, 3, 1, 0], "the rerank order, as rerank alone"
+    assert fuse("rerank", first, scores, [1.0] * 4) == scores
+
+
+def test_rrf_keeps_the_first_stage_where_the_embedder_disagrees():
+    # The reranker is sure of candidates 2 and 3, which the topic check finds off topic: its
+    # vote shrinks (agreement 0.5 over all four) and the first stage's top two stay on top.
+    first, scores, topic = [1, 2, 3, 4], [0.3, 0.5, 0.99, 0.98], [1.0, 1.0, 0.0, 0.0]
+    assert agreement(scores, topic) == 0.5
+    keys = fuse("rrf", first, scores, topic)
+    order = sorted(range(4), key=lambda i: -keys[i])
+    assert set(order[:2]) == {0, 1}
+    assert sorted(range(4), key=lambda i: -scores[i])[0] == 2, "the reranker alone would bury it"
+
+
+def test_unscored_candidates_have_no_key():
+    for ranking in RANKINGS:
+        keys = fuse(ranking, [1, 2, 3], [0.4, None, 0.8], [1.0, 1.0, 0.5])
+        assert keys[1] is None and keys[0] is not None and keys[2] is not None, ranking
+
+
+def test_topic_weight_counts_in_the_rerank_order():
+    # The reranker's 0.9 is off topic (weight 0.1): under rrf it ranks below the on-topic 0.5.
+    keys = fuse("rrf", [2, 1], [0.9, 0.5], [0.1, 1.0])
+    assert keys[1] > keys[0]
+
+
+def test_ranks_and_mmr():
+    assert ranks([0.2, None, 0.9, 0.5]) == [3, None, 1, 2]
+    texts = ["the red weed chokes the river", "the red weed chokes the river Thames", "bacteria killed the Martians"]
+    assert mmr([0, 1, 2], texts, keep=3, diversity=0.5) == [0, 2, 1]
+    assert mmr([0, 1, 2], texts, keep=3, diversity=0.0) == [0, 1, 2]

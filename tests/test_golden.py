@@ -44,22 +44,28 @@ def test_rerank_fixes_a_wrong_first_stage(searcher):
     # The dense first stage puts a Witney shopping page first; the reranker reads the pair.
     query = "which train do we take to Windermere"
     plain = searcher.search(query, SearchOptions(k=5, rerank=False, mode="vector"))
-    reranked = searcher.search(query, SearchOptions(k=5, mode="vector"))
+    reranked = searcher.search(query, SearchOptions(k=5, mode="vector", ranking="rerank*topic"))
     assert Path(plain.hits[0].path).name != "team-offsite.html"
     assert Path(reranked.hits[0].path).name == "team-offsite.html"
     assert reranked.hits[0].first_stage_rank > 1
+    # The default fuses both orders: the first stage keeps a say, the answer stays in the top 3.
+    default = searcher.search(query, SearchOptions(k=5, mode="vector"))
+    assert "team-offsite.html" in [Path(h.path).name for h in default.hits[:3]]
 
 
 def test_hits_carry_every_score(searcher):
     result = searcher.search("Mock Turtle", SearchOptions(k=5, candidates=20))
-    assert len(result.hits) == 5
+    assert len(result.hits) == 5 and not result.weak
     for rank, hit in enumerate(result.hits, start=1):
         assert hit.rank == rank
-        assert 0.0 <= hit.score <= 1.0 and hit.rerank_score == hit.score
+        assert 0.0 <= hit.score <= 1.0 and hit.score == hit.rerank_score * hit.topic_weight
         assert 1 <= hit.first_stage_rank <= 20
+        assert hit.bm25_rank is not None or hit.vector_rank is not None
         assert Path(hit.path).is_absolute() and hit.page >= 1
         assert hit.snippet
-    assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+    assert len({(h.path, h.page) for h in result.hits}) == 5, "one hit per page"
+    by_score = searcher.search("Mock Turtle", SearchOptions(k=5, candidates=20, ranking="rerank*topic"))
+    assert [h.score for h in by_score.hits] == sorted((h.score for h in by_score.hits), reverse=True)
     assert {"embed_query", "retrieve", "rerank", "total"} <= set(result.timings_ms)
 
 
@@ -84,13 +90,13 @@ def test_each_first_stage_mode_reports_itself(searcher):
 @pytest.mark.parametrize(
     "query", ["how to tie a bow tie", "what is the capital of Australia", "python list comprehension syntax"]
 )
-def test_off_topic_queries_show_nothing_on_the_books(searcher, query):
+def test_off_topic_queries_are_a_weak_set_on_the_books(searcher, query):
     """The test reranker is sure of something in the books for each of these (a shared word);
-    the topic check hides it."""
-    raw = searcher.search(query, SearchOptions(k=5, min_score=0.0, topic_gate=False))
+    the topic check marks the whole set weak, and nothing is hidden."""
+    raw = searcher.search(query, SearchOptions(k=5, min_score=0.0, topic_gate=False, ranking="rerank"))
     assert raw.hits and raw.hits[0].score > 0.5, "the reranker alone would show a confident hit"
     result = searcher.search(query, SearchOptions())
-    assert result.hits == [] and "minimum score" in result.notice
+    assert result.weak and result.hits and not any(h.strong for h in result.hits)
 
 
 def test_a_phrase_keeps_a_page_the_embedder_finds_far(searcher):
@@ -101,3 +107,38 @@ def test_a_phrase_keeps_a_page_the_embedder_finds_far(searcher):
     assert holmes
     low, _ = searcher.topic_gate
     assert any(h.first_stage_score <= low and "speckled band" in " ".join(h.text.lower().split()) for h in holmes)
+
+
+def test_a_deadline_cut_ranks_scored_before_unscored(searcher):
+    """Reranking stopped by its deadline: the scored candidates come first, then the rest in
+    first-stage order, with no number on the rerank scale ("not reranked")."""
+    query = "the Cheshire Cat vanishes leaving its grin"
+    warm = searcher.search(query, SearchOptions(k=5, candidates=5))  # five pairs now in the score cache
+    assert not warm.notice
+    # An expired deadline: only the cached pairs are scored.
+    cut = searcher.search(query, SearchOptions(k=12, candidates=20, deadline_s=1e-9))
+    assert "deadline" in cut.notice
+    reranked = [h.rerank_score is not None for h in cut.hits]
+    assert any(reranked) and not all(reranked)
+    assert reranked == sorted(reranked, reverse=True), "every scored hit above every unscored one"
+    unscored = [h for h in cut.hits if h.rerank_score is None]
+    assert all(h.score is None and not h.strong for h in unscored)
+    ranks = [h.first_stage_rank for h in unscored]
+    assert ranks == sorted(ranks)
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "page"),
+    [
+        ("the three sisters who lived at the bottom of a well", "Alice-In-Wonderland.pdf", 44),
+        ("Encyclopaedia Britannica", "Adventures-Of-Sherlock-Holmes.pdf", 29),
+    ],
+)
+def test_an_answer_the_reranker_buries_is_top_3_by_default(searcher, query, name, page):
+    """Out of its domain the test reranker is sure of passages that merely share a word; on its
+    score alone the answering page falls out of the top 3. The default ranking (RRF of rerank
+    and first-stage order, weighted by how far the embedder agrees with the reranker) keeps it."""
+    alone = searcher.search(query, SearchOptions(k=10, ranking="rerank", topic_gate=False))
+    assert (name, page) not in [(Path(h.path).name, h.page) for h in alone.hits[:3]]
+    default = searcher.search(query, SearchOptions(k=10))
+    assert (name, page) in [(Path(h.path).name, h.page) for h in default.hits[:3]]

@@ -29,7 +29,8 @@ def app_window(qtbot, tmp_path: Path):
     qtbot.addWidget(window)
     window.show()
     with qtbot.waitSignal(engines.ready, timeout=LOAD_TIMEOUT):
-        engines.load(EngineOptions())
+        # Named: models.pick would take the random-weight conformance reranker in ../shared/models.
+        engines.load(EngineOptions(reranker="quarry-test-reranker-minilm-l6-q8_0.gguf"))
     yield window
     window.indexing.stop_watching()
     window.indexing.cancel()
@@ -215,8 +216,9 @@ def test_skipped_files_are_shown_with_their_reasons(qtbot, app_window, tmp_path:
     assert "empty.pdf" in details and "empty file" in details and "binary content" in details
 
 
-def test_hidden_weaker_matches_are_shown_on_request(qtbot, app_window, tmp_path: Path):
-    """An off-topic query shows no results, says why, and offers what the minimum score hid."""
+def test_a_weak_result_set_is_shown_under_a_banner(qtbot, app_window, tmp_path: Path):
+    """An off-topic query shows its closest passages under "No strong matches — closest
+    passages", and the details pane says why each hit is where it is."""
     index_golden(qtbot, app_window, tmp_path)
     query = "how to tie a bow tie"
     app_window.search_field.setText(query)
@@ -224,14 +226,13 @@ def test_hidden_weaker_matches_are_shown_on_request(qtbot, app_window, tmp_path:
         app_window.search_now()
     qtbot.waitUntil(lambda: app_window.model.reranked and app_window.model.result.query == query, timeout=30_000)
     result = app_window.model.result
-    assert result.hits == [] and result.weaker
-    assert app_window.pages.currentIndex() == 0
-    assert "minimum score" in app_window.empty.text() and "weaker match" in app_window.empty.text()
-    app_window.empty.linkActivated.emit("weaker")
+    assert result.weak and result.hits
     assert app_window.pages.currentIndex() == 1
-    assert app_window.model.rowCount() == len(result.weaker)
-    assert all(h.score < app_window.searching.options.min_score for h in app_window.model.hits)
-    assert "Weaker matches" in app_window.notice.text()
+    assert "No strong matches — closest passages" in app_window.notice.text() and app_window.notice.isVisible()
+    assert not any(h.strong for h in result.hits)
+    app_window.results.setCurrentIndex(app_window.model.index(0))
+    details = app_window.details.toPlainText()
+    assert "First stage #" in details and "rerank score" in details and "weak" in details
 
 
 def test_a_crash_in_the_inference_worker_leaves_the_window_and_its_results(qtbot, app_window, tmp_path: Path):

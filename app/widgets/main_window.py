@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
@@ -34,7 +33,7 @@ from app.qtmodels import HitRole, HitsModel
 from app.services import EngineService, IndexService, SearchService
 from app.settings_service import SettingsService
 from app.widgets.first_run import FirstRunPanel
-from app.widgets.results_view import ResultsView, highlight
+from app.widgets.results_view import WEAK_BANNER, ResultsView, highlight, why_this_hit
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
 from indexer.loaders import FORMAT_NAMES
@@ -115,7 +114,6 @@ class MainWindow(QMainWindow):
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self.empty.linkActivated.connect(self.show_weaker)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty)
         self.pages.addWidget(results_page)
@@ -267,7 +265,7 @@ class MainWindow(QMainWindow):
             return
         self.reranked = True
         self._show_result(result, reranked=True)
-        self._set_notice(result.notice)
+        self._set_notice(self._notice_for(result))
 
     def on_search_failed(self, generation: int, message: str) -> None:
         if generation == self.generation:
@@ -282,26 +280,22 @@ class MainWindow(QMainWindow):
         self.model.set_result(result, reranked)
         if not result.hits:
             reason = f"<br><span style='font-size:11pt'>{html.escape(result.notice)}</span>" if result.notice else ""
-            if result.weaker:  # only a reranked result has any
-                count = len(result.weaker)
-                reason += (
-                    f"<br><a href='weaker' style='font-size:11pt'>Show {count} weaker match{'es' * (count > 1)}</a>"
-                )
             self._show_empty(f"No results for “{html.escape(result.query)}”.{reason}")
             return
         self.pages.setCurrentIndex(1)
         if current >= 0:
             self.results.setCurrentIndex(self.model.index(min(current, len(result.hits) - 1)))
 
-    def show_weaker(self, _link: str = "") -> None:
-        """Show the hits the minimum score hid, when a person asks for them."""
-        result = self.model.result
-        if result is None or not result.weaker:
-            return
-        self.model.set_result(replace(result, hits=result.weaker, weaker=[]), self.model.reranked)
-        self.pages.setCurrentIndex(1)
-        minimum = self.searching.options.min_score
-        self._set_notice(f"Weaker matches, under the minimum score ({minimum:.2f}): probably not what you asked about.")
+    @staticmethod
+    def _notice_for(result: SearchResult) -> str:
+        """The line above the results: the weak-set banner, and why results are not reranked."""
+        notice = html.escape(result.notice)
+        if not result.weak:
+            return notice
+        return (
+            f"<b>{WEAK_BANNER}</b> — nothing scored {result.min_score:.2f} or more: these are the nearest "
+            f"passages, probably not an answer. {notice}"
+        ).strip()
 
     def _set_notice(self, text: str) -> None:
         self.notice.setText(text)
@@ -361,8 +355,7 @@ class MainWindow(QMainWindow):
         self.details.setHtml(
             f"<h3>{html.escape(Path(hit.path).name)}{page}</h3>"
             f"<p style='color:gray'>{html.escape(hit.path)}</p>{body}"
-            f"<p style='color:gray'>Score {hit.score:.3f} · first stage #{hit.first_stage_rank} "
-            f"({hit.first_stage_score:.3f})</p>"
+            f"<p style='color:gray'>{why_this_hit(hit)}</p>"
         )
 
     def command_for(self, hit: Hit) -> list[str] | None:

@@ -31,14 +31,34 @@ def highlight(text: str, query: str) -> str:
     return pattern.sub(lambda m: f"<b>{m.group(0)}</b>", escaped)
 
 
+WEAK_BANNER = "No strong matches — closest passages"
+
+
+def why_this_hit(hit: Hit) -> str:
+    """Every score that placed the hit, in words (the details pane)."""
+    bm25 = f"BM25 #{hit.bm25_rank}" if hit.bm25_rank else "not in the BM25 list"
+    vector = f"vectors #{hit.vector_rank}" if hit.vector_rank else "not in the vector list"
+    parts = [f"First stage #{hit.first_stage_rank} ({bm25}, {vector}; similarity {hit.first_stage_score:.3f})"]
+    if hit.rerank_score is None:
+        parts.append("not reranked" if hit.score is None else f"score {hit.score:.3f} (first-stage similarity)")
+    else:
+        parts.append(f"rerank score {hit.rerank_score:.3f}")
+        if hit.topic_weight < 1.0:
+            parts.append(f"× topic weight {hit.topic_weight:.2f} = {hit.score:.3f}")
+        parts.append("strong match" if hit.strong else "weak: under the minimum score")
+    parts.append(f"shown #{hit.rank}")
+    return html.escape(" · ".join(parts))
+
+
 def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
     path = Path(hit.path)
     page = f" · {html.escape(hit.where)}" if hit.where else ""
+    score = "not reranked" if hit.score is None else f"score {hit.score:.2f}"
     return (
         f"<div><b>{html.escape(path.name)}</b>"
         f"<span style='color:{muted}'>{page} · {html.escape(str(path.parent))}</span></div>"
         f"<div>{highlight(hit.snippet, query)}</div>"
-        f"<div style='color:{muted}; font-size:small'>#{hit.rank} · score {hit.score:.2f} · {html.escape(method)}"
+        f"<div style='color:{muted}; font-size:small'>#{hit.rank} · {score} · {html.escape(method)}"
         f" (first stage #{hit.first_stage_rank})</div>"
     )
 
@@ -76,13 +96,13 @@ class HitDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(option.palette.color(QPalette.ColorRole.Mid))
         painter.drawRoundedRect(bar, 3, 3)
-        fill = QRectF(bar.left(), bar.top(), BAR_WIDTH * max(0.0, min(1.0, hit.score)), bar.height())
-        painter.setBrush(QColor("#2e9d5b") if hit.score >= 0.5 else QColor("#c9a227"))
-        painter.drawRoundedRect(fill, 3, 3)
+        if hit.score is not None:  # a hit a deadline left unscored gets no number on the rerank scale
+            fill = QRectF(bar.left(), bar.top(), BAR_WIDTH * max(0.0, min(1.0, hit.score)), bar.height())
+            painter.setBrush(QColor("#2e9d5b") if hit.score >= 0.5 else QColor("#c9a227"))
+            painter.drawRoundedRect(fill, 3, 3)
         painter.setPen(option.palette.color(QPalette.ColorRole.Text))
-        painter.drawText(
-            QRectF(bar.left(), bar.bottom() + 2, BAR_WIDTH, 18), Qt.AlignmentFlag.AlignCenter, f"{hit.score:.2f}"
-        )
+        label = "—" if hit.score is None else f"{hit.score:.2f}"
+        painter.drawText(QRectF(bar.left(), bar.bottom() + 2, BAR_WIDTH, 18), Qt.AlignmentFlag.AlignCenter, label)
         doc = self._document(option, hit)
         painter.translate(rect.left() + BAR_WIDTH + 2 * PADDING, rect.top() + PADDING // 2)
         context = QAbstractTextDocumentLayout.PaintContext()

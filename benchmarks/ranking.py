@@ -1,0 +1,357 @@
+"""How should rerank scores and the first stage's order make the final order? Compares every
+configuration on SciFact dev (in domain for the test reranker) and the page-labelled book
+questions (out of its domain), from rerank scores computed once and cached.
+
+    python benchmarks/ranking.py collect-books --basedir DIR benchmarks/queries/books-*.jsonl
+    python benchmarks/ranking.py collect-beir --basedir DIR ../shared/data/scifact
+    python benchmarks/ranking.py compare
+
+`collect-*` run the first stage (hybrid, with BM25 and vector ranks) and the reranker over its
+top candidates once per query, and write them to .cache/ranking/ (git-ignored); `compare`
+then scores every configuration offline: nDCG@10 for SciFact (document level), hit@1, hit@3
+and MRR@10 per page for the books."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import EMBEDDER, MODELS, PDFS, ROOT, machine, table
+from indexer.fusion import fuse, mmr
+from indexer.search import Searcher
+
+log = logging.getLogger("benchmarks.ranking")
+CACHE = ROOT / ".cache" / "ranking"
+RERANKER = MODELS / "quarry-test-reranker-minilm-l6-f16.gguf"
+"""Named, not picked: models.pick prefers the smallest f16 reranker, which in ../shared/models is
+the random-weight conformance/qwen3-reranker-f16.gguf (a test fixture, not a reranker)."""
+CANDIDATES = 50
+DEPTH = 100
+
+
+def _models(basedir: Path):
+    from indexer.embedding import Embedder
+    from indexer.hardware import detect, place
+    from indexer.rerank import Reranker
+
+    placement = place(detect(), "cpu")
+    embedder = Embedder(EMBEDDER, placement)
+    reranker = Reranker(RERANKER, placement, tuned_dir=basedir / "tuned")
+    return embedder, reranker
+
+
+def _record(searcher: Searcher, reranker, query: str, depth: int, candidates: int) -> dict:
+    found, _ = searcher.first_stage(query, depth, "hybrid")
+    head = found[:candidates]
+    t0 = time.perf_counter()
+    scores = reranker.score(query, [c.chunk.passage for c in head]).scores if head else []
+    ms = (time.perf_counter() - t0) * 1000
+    weights = searcher.topic_weights(query, head)
+    return {
+        "query": query,
+        "rerank_ms": round(ms, 1),
+        "candidates": [
+            {
+                "path": c.chunk.path,
+                "page": c.chunk.page,
+                "rank": c.rank,
+                "bm25": c.bm25_rank,
+                "vector": c.vector_rank,
+                "similarity": round(c.similarity, 5),
+                "rerank": None if i >= len(head) else round(scores[i], 6),
+                "topic": None if i >= len(head) else round(weights[i], 4),
+                "text": c.chunk.text if i < len(head) else "",
+            }
+            for i, c in enumerate(found)
+        ],
+    }
+
+
+def collect_books(args: argparse.Namespace) -> None:
+    from indexer.pipeline import Indexer
+    from indexer.store import Store
+
+    embedder, reranker = _models(args.basedir)
+    store = Store(args.basedir / "books-index", embedder.dimension, embedder.fingerprint)
+    report = Indexer(store, embedder).run([args.pdfs])
+    log.info("books index: %s", report.summary())
+    searcher = Searcher(store, embedder, reranker)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for set_file in args.sets:
+        rows = [json.loads(line) for line in set_file.read_text("utf-8").splitlines() if line.strip()]
+        out = CACHE / f"{set_file.stem}.jsonl"
+        with out.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                record = _record(searcher, reranker, row["query"], CANDIDATES, CANDIDATES)
+                record["label"] = row
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        log.info("%s: %d queries -> %s", set_file.name, len(rows), out)
+
+
+def collect_beir(args: argparse.Namespace) -> None:
+    from indexer.evaluation import eval_store_dir, index_corpus, load_beir
+    from indexer.store import Store
+
+    embedder, reranker = _models(args.basedir)
+    folder = args.dataset.resolve()
+    dataset = load_beir(folder, args.split)
+    store_dir = eval_store_dir(args.basedir / "cache", folder, embedder.fingerprint, len(dataset.corpus))
+    store = Store(store_dir, embedder.dimension, embedder.fingerprint, reset_on_mismatch=True)
+    if not (store_dir / "complete").exists():
+        index_corpus(dataset, store, embedder)
+        (store_dir / "complete").write_text("ok")
+    searcher = Searcher(store, embedder, reranker)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if args.off_topic:
+        from benchmarks.topic_queries import (
+            OFF_TOPIC,
+            OFF_TOPIC_HELD_OUT,
+            OFF_TOPIC_SESSION_3,
+            OFF_TOPIC_SESSION_4,
+            OFF_TOPIC_SESSION_4B,
+        )
+
+        queries = [*OFF_TOPIC, *OFF_TOPIC_HELD_OUT, *OFF_TOPIC_SESSION_3, *OFF_TOPIC_SESSION_4, *OFF_TOPIC_SESSION_4B]
+        with (CACHE / f"{folder.name}-off-topic.jsonl").open("w", encoding="utf-8") as handle:
+            for query in queries:
+                record = _record(searcher, reranker, query, CANDIDATES, CANDIDATES)
+                record["label"] = {"file": None}
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    out = CACHE / f"{folder.name}-{args.split}.jsonl"
+    with out.open("w", encoding="utf-8") as handle:
+        for n, qid in enumerate(sorted(dataset.queries), start=1):
+            record = _record(searcher, reranker, dataset.queries[qid], DEPTH, CANDIDATES)
+            record["label"] = {"qid": qid, "qrels": dataset.qrels[qid]}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if n % 20 == 0:
+                log.info("%d of %d queries", n, len(dataset.queries))
+
+
+# -- offline comparison ----------------------------------------------------------------------
+Order = Callable[[list[dict]], list[int]]
+
+
+def by_keys(keys: list[float | None]) -> list[int]:
+    return sorted(range(len(keys)), key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
+
+
+def configuration(
+    ranking: str | None,
+    *,
+    k: int = 10,
+    w: float = 5.0,
+    power: float = 2.0,
+    alpha: float = 0.5,
+    diversity: float = 0.0,
+    topic: bool = True,
+    pages: str = "max",
+) -> Order:
+    def order(cands: list[dict]) -> list[int]:
+        head = [c for c in cands if c["rerank"] is not None]
+        if ranking is None:
+            ranked = list(range(len(cands)))
+        else:
+            keys = fuse(
+                ranking,
+                [c["rank"] for c in head],
+                [c["rerank"] for c in head],
+                [c["topic"] if topic else 1.0 for c in head],
+                k=k,
+                rerank_weight=w,
+                alpha=alpha,
+                power=power,
+            )
+            if pages == "sum2":  # a page scores the sum of its two best passages' keys
+                best: dict[tuple, list[float]] = {}
+                for c, key in zip(head, keys, strict=True):
+                    best.setdefault((c["path"], c["page"]), []).append(key or 0.0)
+                keys = [sum(sorted(best[(c["path"], c["page"])], reverse=True)[:2]) for c in head]
+            ranked = by_keys(keys) + list(range(len(head), len(cands)))
+        if diversity:
+            ranked = mmr(ranked[: len(head)], [c["text"] for c in cands], len(head), diversity) + ranked[len(head) :]
+        return ranked
+
+    return order
+
+
+DEFAULT = "**RRF k=10, rerank weight 5 × agreement² (default)**"
+CONFIGS: dict[str, Order] = {
+    "first stage (hybrid RRF)": configuration(None),
+    "rerank alone": configuration("rerank"),
+    "rerank × topic (session 4 default)": configuration("rerank*topic"),
+    "position-aware blend (qmd)": configuration("blend"),
+    **{
+        f"interpolation α={a}: rerank×topic, first-stage rank": configuration("interp", alpha=a)
+        for a in (0.3, 0.5, 0.7)
+    },
+    **{f"RRF(rerank×topic, first stage) k={k}": configuration("rrf", k=k, w=1.0, power=0.0) for k in (5, 10, 20, 60)},
+    "RRF(rerank alone, first stage) k=10": configuration("rrf", w=1.0, power=0.0, topic=False),
+    "RRF k=10, rerank weight 2": configuration("rrf", w=2.0, power=0.0),
+    "RRF k=10, rerank weight 5": configuration("rrf", w=5.0, power=0.0),
+    "RRF k=10, rerank weight 1 × agreement": configuration("rrf", w=1.0, power=1.0),
+    "RRF k=10, rerank weight 3 × agreement²": configuration("rrf", w=3.0),
+    DEFAULT: configuration("rrf"),
+    "RRF k=5, rerank weight 5 × agreement²": configuration("rrf", k=5),
+    "RRF k=20, rerank weight 5 × agreement²": configuration("rrf", k=20),
+    "RRF k=10, rerank weight 8 × agreement²": configuration("rrf", w=8.0),
+    "default + pages: sum of 2 best passages": configuration("rrf", pages="sum2"),
+    "default + MMR 0.2": configuration("rrf", diversity=0.2),
+    "default + MMR 0.4": configuration("rrf", diversity=0.4),
+    "rerank × topic + MMR 0.2": configuration("rerank*topic", diversity=0.2),
+}
+
+
+def ndcg10(ranked_docs: list[str], qrels: dict[str, int]) -> float:
+    gains = [qrels.get(d, 0) for d in ranked_docs[:10]]
+    dcg = sum(g / math.log2(n + 2) for n, g in enumerate(gains))
+    ideal = sorted(qrels.values(), reverse=True)[:10]
+    idcg = sum(g / math.log2(n + 2) for n, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def unique(keys: list) -> list:
+    return list(dict.fromkeys(keys))
+
+
+def score_beir(records: list[dict], order: Order) -> dict[str, float]:
+    total, rr = 0.0, 0.0
+    for rec in records:
+        cands = rec["candidates"]
+        docs = unique([cands[i]["path"].removeprefix("beir:") for i in order(cands)])
+        qrels = rec["label"]["qrels"]
+        total += ndcg10(docs, qrels)
+        rr += next((1 / (n + 1) for n, d in enumerate(docs[:10]) if qrels.get(d, 0) > 0), 0.0)
+    return {"nDCG@10": total / len(records), "MRR@10": rr / len(records)}
+
+
+def score_books(records: list[dict], order: Order, min_score: float = 0.2) -> dict[str, float]:
+    hit1 = hit3 = rr = 0.0
+    answerable = [r for r in records if r["label"]["file"]]
+    off = [r for r in records if not r["label"]["file"]]
+    weak_in = weak_off = 0
+    for rec in records:
+        cands = rec["candidates"]
+        shown: dict[tuple, dict] = {}  # as the app shows them: the best placed passage of each page
+        for i in order(cands):
+            shown.setdefault((Path(cands[i]["path"]).name, cands[i]["page"]), cands[i])
+        pages = list(shown)
+        top = [c for c in list(shown.values())[:10] if c["rerank"] is not None]
+        weak = not any(c["rerank"] * c["topic"] >= min_score for c in top)
+        label = rec["label"]
+        if not label["file"]:
+            weak_off += weak
+            continue
+        weak_in += weak
+        wanted = {(label["file"], p) for p in label["pages"]}
+        place = next((n for n, p in enumerate(pages[:10], start=1) if p in wanted), None)
+        hit1 += place == 1
+        hit3 += place is not None and place <= 3
+        rr += 1 / place if place else 0.0
+    n = len(answerable)
+    return {
+        "hit@1": hit1 / n,
+        "hit@3": hit3 / n,
+        "MRR@10": rr / n,
+        "weak in-domain": weak_in,
+        "weak off-topic": weak_off,
+        "n": n,
+        "off": len(off),
+    }
+
+
+def load(name: str) -> list[dict]:
+    path = CACHE / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+
+
+def compare(args: argparse.Namespace) -> None:
+    scifact = load("scifact-dev")
+    books = {name: load(name) for name in ("books-choosing", "books-unseen") if name not in args.skip}
+    print(f"Machine: {machine()}\n")
+    rows = []
+    for name, order in CONFIGS.items():
+        row: list[object] = [name]
+        if scifact:
+            m = score_beir(scifact, order)
+            row += [f"{m['nDCG@10']:.4f}", f"{m['MRR@10']:.4f}"]
+        for records in books.values():
+            if records:
+                m = score_books(records, order)
+                row += [f"{m['hit@1']:.3f}", f"{m['hit@3']:.3f}", f"{m['MRR@10']:.3f}"]
+        rows.append(row)
+    headers = ["configuration"]
+    if scifact:
+        headers += ["SciFact nDCG@10", "SciFact MRR@10"]
+    for name, records in books.items():
+        if records:
+            headers += [f"{name} hit@1", "hit@3", "MRR@10"]
+    print(table(headers, rows))
+    print("\nWeak sets (no hit of the top 10 with rerank × topic ≥ 0.2), by configuration:")
+    weak_rows = []
+    off_scifact = load("scifact-off-topic")
+    for name in ("rerank × topic (session 4 default)", DEFAULT):
+        row = [name]
+        if scifact:
+            row.append(f"{weak_count(scifact, CONFIGS[name])}/{len(scifact)}")
+        if off_scifact:
+            row.append(f"{weak_count(off_scifact, CONFIGS[name])}/{len(off_scifact)}")
+        for records in books.values():
+            if records:
+                m = score_books(records, CONFIGS[name])
+                row += [f"{m['weak in-domain']}/{m['n']}", f"{m['weak off-topic']}/{m['off']}"]
+        weak_rows.append(row)
+    headers = ["configuration"]
+    if scifact:
+        headers.append("SciFact dev: weak")
+    if off_scifact:
+        headers.append("SciFact off-topic: weak")
+    for name, records in books.items():
+        if records:
+            headers += [f"{name} in-domain: weak", "off-topic: weak"]
+    print(table(headers, weak_rows))
+
+
+def weak_count(records: list[dict], order: Order, min_score: float = 0.2) -> int:
+    """Results flagged weak: no hit among the top 10 (one per page or document) scores rerank ×
+    topic ≥ min_score."""
+    weak = 0
+    for rec in records:
+        cands = rec["candidates"]
+        shown: dict[tuple, dict] = {}
+        for i in order(cands):
+            shown.setdefault((cands[i]["path"], cands[i]["page"]), cands[i])
+        top = [c for c in list(shown.values())[:10] if c["rerank"] is not None]
+        weak += not any(c["rerank"] * c["topic"] >= min_score for c in top)
+    return weak
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("collect-books")
+    p.add_argument("--basedir", type=Path, required=True)
+    p.add_argument("--pdfs", type=Path, default=PDFS)
+    p.add_argument("sets", type=Path, nargs="+")
+    p = sub.add_parser("collect-beir")
+    p.add_argument("--basedir", type=Path, required=True)
+    p.add_argument("--split", default="dev")
+    p.add_argument("--off-topic", action="store_true", help="the off-topic sets of benchmarks/topic_queries.py instead")
+    p.add_argument("dataset", type=Path)
+    p = sub.add_parser("compare")
+    p.add_argument("--skip", nargs="*", default=[], help="cached sets to leave out (e.g. books-unseen while choosing)")
+    args = parser.parse_args()
+    {"collect-books": collect_books, "collect-beir": collect_beir, "compare": compare}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
