@@ -29,8 +29,7 @@ def app_window(qtbot, tmp_path: Path):
     qtbot.addWidget(window)
     window.show()
     with qtbot.waitSignal(engines.ready, timeout=LOAD_TIMEOUT):
-        # Named: models.pick would take the random-weight conformance reranker in ../shared/models.
-        engines.load(EngineOptions(reranker="quarry-test-reranker-minilm-l6-q8_0.gguf"))
+        engines.load(EngineOptions())  # the default pick: the MiniLM test reranker, f16 (models.pick)
     yield window
     window.indexing.stop_watching()
     window.indexing.cancel()
