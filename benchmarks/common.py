@@ -24,16 +24,10 @@ def default_reranker() -> Path:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from indexer.runtime.variants import cpu_model
+
     return (
-        f"{cpu}, {os.cpu_count()} cores, llama.cpp CPU variant {cpu_variant()}, "
+        f"{cpu_model()}, {os.cpu_count()} cores, llama.cpp CPU variant {cpu_variant()}, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
 

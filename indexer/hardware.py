@@ -33,6 +33,12 @@ class Device:
         return self.kind in ("GPU", "iGPU")
 
 
+def has_bf16_kernels(features: str) -> bool:
+    """Whether llama.cpp's system info (``llama_print_system_info``) reports AVX512-BF16
+    for the CPU variant loaded: the one rule for making bf16 copies (indexer.tuned)."""
+    return "AVX512_BF16 = 1" in features
+
+
 @dataclass(frozen=True, slots=True)
 class Hardware:
     backends: tuple[str, ...]
@@ -49,7 +55,7 @@ class Hardware:
     @property
     def cpu_has_bf16(self) -> bool:
         """Whether the CPU variant that runs has AVX512-BF16 kernels (indexer.tuned)."""
-        return "AVX512_BF16 = 1" in self.cpu_features
+        return has_bf16_kernels(self.cpu_features)
 
     @property
     def gpus(self) -> tuple[Device, ...]:

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from indexer.gguf_info import GGUFInfo, read_info
+from indexer.hardware import has_bf16_kernels
 from indexer.llm import cpu_threads, llama_cpp
 from indexer.score_cache import model_identity
 
@@ -38,7 +39,7 @@ _LLAMA_FTYPE_MOSTLY_BF16 = 32
 def cpu_has_bf16() -> bool:
     """Whether the CPU backend llama.cpp loaded has the AVX512-BF16 dot-product kernels."""
     features = llama_cpp().llama_print_system_info().decode(errors="replace")
-    return "AVX512_BF16 = 1" in features
+    return has_bf16_kernels(features)
 
 
 def tuned_copy(path: Path, folder: Path, info: GGUFInfo | None = None) -> Path:
