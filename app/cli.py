@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.rerank_cli import add_check_parser, add_rerank_parser, cmd_models_check, cmd_rerank
+
 log = logging.getLogger("quarry.cli")
 
 
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     models_sub = p.add_subparsers(dest="models_command")
     pull = models_sub.add_parser("pull", help="download a catalogue model (by name or preset) into your models folder")
     pull.add_argument("name", help="catalogue name, e.g. bge-reranker-v2-m3, or a preset: fast, balanced, quality")
+
+    add_rerank_parser(sub)
+    add_check_parser(models_sub)
 
     p = sub.add_parser("status", help="folders, documents, chunks and index size")
     p.add_argument("--json", action="store_true")
@@ -271,6 +276,8 @@ def result_json(result: Any) -> dict[str, Any]:
 def cmd_models(args: argparse.Namespace, paths: Any) -> int:
     if args.models_command == "pull":
         return _pull(args, paths)
+    if args.models_command == "check":
+        return cmd_models_check(args, paths)
     from indexer.catalogue import catalogue, choices
     from indexer.gguf_info import InfoCache
     from indexer.hardware import place
@@ -310,6 +317,7 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
                             "licence": e.licence,
                             "languages": list(e.languages),
                             "presets": list(e.presets),
+                            "family": e.family,
                             "on_disk": on_disk[e.name].on_disk,
                             "path": str(on_disk[e.name].path) if on_disk[e.name].path else None,
                         }
@@ -320,6 +328,7 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
                             "path": str(m.path),
                             "kind": m.kind,
                             "architecture": m.info.architecture if m.info else None,
+                            "family": m.family,
                             "size": m.path.stat().st_size,
                             "context": m.info.context_length if m.info else None,
                             "problem": m.problem,
@@ -349,9 +358,11 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
     for m in models:
         size = f"{m.path.stat().st_size / 1e6:.1f} MB"
         if m.info:
-            print(f"  {m.kind:<9} {m.info.architecture:<8} {size:>9}  ctx {m.info.context_length:<5} {m.path.name}")
+            what = m.family or m.info.architecture
+            print(f"  {m.kind:<9} {what:<13} {size:>9}  ctx {m.info.context_length:<5} {m.path.name}")
         else:
-            print(f"  {'invalid':<9} {'':<8} {size:>9}  {'':<9} {m.path.name}: {m.problem}")
+            problem = m.problem if m.problem.startswith(m.path.name) else f"{m.path.name}: {m.problem}"
+            print(f"  {'invalid':<9} {'':<13} {size:>9}  {'':<9} {problem}")
     return 0
 
 
@@ -525,6 +536,7 @@ COMMANDS = {
     "status": cmd_status,
     "remove": cmd_remove,
     "eval": cmd_eval,
+    "rerank": cmd_rerank,
 }
 
 if __name__ == "__main__":

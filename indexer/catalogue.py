@@ -31,6 +31,10 @@ class CatalogueEntry:
     revision: str = "main"
     notes: str = ""
     topic_gate: tuple[float, float] | None = None
+    family: str = ""
+    """How it is scored or embedded (indexer.families), e.g. 'xlm-roberta', 'rank-template'."""
+    prompt: str = ""
+    """For an LLM reranker without a head: its yes/no prompt with {query} and {document}."""
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> CatalogueEntry:
@@ -49,6 +53,8 @@ class CatalogueEntry:
             revision=row.get("revision", "main"),
             notes=row.get("notes", ""),
             topic_gate=(float(gate[0]), float(gate[1])) if gate else None,
+            family=row["family"],
+            prompt=row.get("prompt", ""),
         )
 
 

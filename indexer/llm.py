@@ -157,9 +157,16 @@ class LlamaModel:
         n_gpu_layers: int = 0,
         flash_attn: bool = True,
         n_lanes: int = 1,
+        logits: bool = False,
     ) -> None:
+        """Args:
+        pooling: llama.cpp's pooling type for pooled outputs (embeddings, rank pooling).
+        logits: a causal context that gives next-token logits (``decode_logits``) instead
+            of pooled outputs; ``pooling`` is then ignored.
+        """
         self.path = path
         self.lock = threading.Lock()
+        self.logits = logits
         self._settings = (pooling, n_ctx, n_seq_max, n_threads, n_gpu_layers, flash_attn)
         self.n_lanes = max(1, n_lanes)
         self._model = None
@@ -188,8 +195,10 @@ class LlamaModel:
             ctx_params.n_batch = ctx_size
             ctx_params.n_ubatch = ctx_size
             ctx_params.n_seq_max = n_seq_max
-            ctx_params.embeddings = True
-            if pooling is not None:
+            ctx_params.embeddings = not self.logits
+            if self.logits:
+                ctx_params.pooling_type = ll.LLAMA_POOLING_TYPE_NONE
+            elif pooling is not None:
                 ctx_params.pooling_type = pooling
             ctx_params.flash_attn_type = (
                 ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
@@ -210,6 +219,7 @@ class LlamaModel:
             self.n_threads = threads
             self.pooling = int(ll.llama_pooling_type(self._ctxs[0]))
             self.n_out = self.n_cls_out if self.pooling == ll.LLAMA_POOLING_TYPE_RANK else self.n_embd
+            self.n_vocab = int(ll.llama_vocab_n_tokens(self.vocab))
         except BaseException:
             self.close()
             raise
@@ -268,13 +278,21 @@ class LlamaModel:
                 return list(buffer[:n])
             capacity = -n
 
-    def decode(self, sequences: list[list[int]], lane: int = 0) -> np.ndarray:
-        """Run sequences through the model in one batch on one lane; one pooled row per
-        sequence.
+    def detokenize(self, tokens: list[int]) -> str:
+        """The text of ``tokens`` (special tokens rendered), for cutting a text to a token budget."""
+        ll = llama_cpp()
+        self._ensure()
+        pieces = bytearray()
+        buffer = ctypes.create_string_buffer(256)
+        for token in tokens:
+            n = ll.llama_token_to_piece(self.vocab, token, buffer, len(buffer), 0, True)
+            pieces += buffer.raw[: max(0, n)]
+        return pieces.decode("utf-8", errors="ignore")
 
-        The caller must keep every sequence within ``n_ctx / n_seq_max`` tokens: llama.cpp
-        aborts the whole process on an over-long input, so this checks before it calls.
-        """
+    def _fill(self, sequences: list[list[int]], lane: int, outputs: str) -> Any:
+        """Check the sequences fit, load them into the lane's batch and decode. ``outputs``:
+        'all' (pooled outputs read every token) or 'last' (logits of each sequence's last
+        token). Returns the lane's context."""
         ll = llama_cpp()
         self._ensure()
         total = sum(len(s) for s in sequences)
@@ -286,12 +304,13 @@ class LlamaModel:
         ctx, batch = self._ctxs[lane], self._batches[lane]
         i = 0
         for seq_id, tokens in enumerate(sequences):
+            last = len(tokens) - 1
             for pos, token in enumerate(tokens):
                 batch.token[i] = token
                 batch.pos[i] = pos
                 batch.n_seq_id[i] = 1
                 batch.seq_id[i][0] = seq_id
-                batch.logits[i] = True
+                batch.logits[i] = outputs == "all" or pos == last
                 i += 1
         batch.n_tokens = total
         memory = ll.llama_get_memory(ctx)
@@ -300,6 +319,34 @@ class LlamaModel:
         status = ll.llama_decode(ctx, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode failed with status {status}")
+        return ctx
+
+    def decode_logits(self, sequences: list[list[int]], token_ids: list[int], lane: int = 0) -> np.ndarray:
+        """Causal decode (a model opened with ``logits=True``); for each sequence the
+        next-token logits of ``token_ids`` at its last position: shape (len(sequences),
+        len(token_ids)), float32. Same length rules as ``decode``."""
+        ll = llama_cpp()
+        ctx = self._fill(sequences, lane, "last")
+        out = np.empty((len(sequences), len(token_ids)), dtype=np.float32)
+        row_end = 0
+        for seq_id, tokens in enumerate(sequences):
+            row_end += len(tokens)
+            pointer = ll.llama_get_logits_ith(ctx, row_end - 1)
+            if not pointer:
+                raise RuntimeError("llama.cpp returned no logits")
+            logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+            out[seq_id] = logits[token_ids]
+        return out
+
+    def decode(self, sequences: list[list[int]], lane: int = 0) -> np.ndarray:
+        """Run sequences through the model in one batch on one lane; one pooled row per
+        sequence.
+
+        The caller must keep every sequence within ``n_ctx / n_seq_max`` tokens: llama.cpp
+        aborts the whole process on an over-long input, so this checks before it calls.
+        """
+        ll = llama_cpp()
+        ctx = self._fill(sequences, lane, "all")
         out = np.empty((len(sequences), self.n_out), dtype=np.float32)
         for seq_id in range(len(sequences)):
             pointer = ll.llama_get_embeddings_seq(ctx, seq_id)

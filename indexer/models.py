@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.errors import ModelInvalid, ModelMissing
-from indexer.gguf_info import EMBEDDING_ARCHS, GGUFInfo, InfoCache
+from indexer.families import family_of
+from indexer.gguf_info import CAUSAL_ARCHS, EMBEDDING_ARCHS, GGUFInfo, InfoCache
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,14 @@ class LocalModel:
     def kind(self) -> str:
         if self.info is None:
             return "invalid"
-        if self.info.architecture not in EMBEDDING_ARCHS:
+        if self.info.architecture not in EMBEDDING_ARCHS | CAUSAL_ARCHS:
             return "other"
         return self.info.kind
+
+    @property
+    def family(self) -> str:
+        """How a reranker is scored (indexer.families), '' for other kinds."""
+        return family_of(self.info).name if self.kind == "reranker" and self.info else ""
 
     @property
     def usable(self) -> bool:
@@ -44,7 +50,10 @@ def find_models(folders: list[Path], cache: InfoCache | None = None) -> list[Loc
                 continue
             seen.add(real)
             try:
-                found.append(LocalModel(path, cache.get(path)))
+                info = cache.get(path)
+                if info.kind == "reranker":
+                    family_of(info)  # a reranker that cannot score right is listed with why
+                found.append(LocalModel(path, info))
             except ModelInvalid as exc:
                 found.append(LocalModel(path, None, str(exc)))
             except OSError as exc:

@@ -1,6 +1,8 @@
-"""Reranker: score (query, passage) pairs with a GGUF cross-encoder through llama.cpp's
-rank pooling. llama-cpp-python has no rerank API, so we build the pair tokens ourselves
-from the GGUF's own layout flags (or its rerank template) and decode through the batch API.
+"""Reranker: score (query, passage) pairs with a GGUF reranker through llama.cpp.
+llama-cpp-python has no rerank API, so we build the pair tokens ourselves from the GGUF's
+own layout flags (or its rerank template, or an LLM family's prompt) and decode through the
+batch API: rank pooling for cross-encoders and rank heads, next-token logits for LLMs
+answering yes/no (indexer.families).
 
 ``Reranker`` is what Quarry holds: it keeps the score cache and sends the pairs to the
 inference worker process (indexer.runtime), where ``LocalReranker`` runs llama.cpp. A
@@ -19,7 +21,8 @@ from pathlib import Path
 from indexer.cancel import NEVER, CancelToken
 from indexer.constants import QUERY_MAX_TOKENS, RERANK_MAX_PAIR_TOKENS
 from indexer.errors import QuarryError
-from indexer.gguf_info import RERANK_TEMPLATE_KEY, GGUFInfo, validate
+from indexer.families import family_of
+from indexer.gguf_info import GGUFInfo, validate
 from indexer.hardware import Placement
 from indexer.runtime.remote import RemoteModel
 from indexer.runtime.supervisor import InferenceWorker, WorkerDied, WorkerTimeout
@@ -52,7 +55,8 @@ class Scores:
     scores: list[float]
     """0..1, comparable across model families (sigmoid of logits, or the model's probability)."""
     raw: list[float]
-    """What the model's head returned (logits for BERT / XLM-R heads)."""
+    """What the model returned: a head's logit (BERT, XLM-R, ModernBERT), P(yes) (rank
+    templates) or logit(yes) - logit(no) (yes/no LLMs)."""
     complete: bool = True
     """False when a deadline stopped scoring: the unscored passages have score NaN."""
     from_cache: int = 0
@@ -62,8 +66,8 @@ class Scores:
 
 
 class LocalReranker:
-    """One cross-encoder loaded in this process (the worker's side). ``score_raw`` is
-    thread-safe (serialised on the model lock)."""
+    """One reranker loaded in this process (the worker's side), scored the way its family
+    needs (indexer.families). ``score_raw`` is thread-safe (serialised on the model lock)."""
 
     def __init__(
         self,
@@ -78,6 +82,8 @@ class LocalReranker:
         pairs_per_decode: pairs in one llama.cpp batch (default: measured per device).
         lanes: contexts scoring side by side (default: ``cpu_lanes``).
         tuned_dir: where a CPU-tuned (bf16) copy may be kept; None loads ``path`` as it is.
+
+        Raises ModelInvalid when the file cannot score right (indexer.families says why).
         """
         from indexer.hardware import load_model
         from indexer.lanes import Lanes, cpu_lanes
@@ -85,6 +91,7 @@ class LocalReranker:
         from indexer.tuned import tuned_copy
 
         self.info = validate(path, "reranker", info)
+        self.family = family_of(self.info)
         self.path = path
         self.loaded_path = path if tuned_dir is None or placement.on_gpu else tuned_copy(path, tuned_dir, self.info)
         ll = llama_cpp()
@@ -95,46 +102,67 @@ class LocalReranker:
             self.loaded_path,
             placement,
             pooling=ll.LLAMA_POOLING_TYPE_RANK,
+            logits=self.family.yes_no,
             n_ctx=RERANK_MAX_PAIR_TOKENS,
             n_seq_max=per_decode,
             n_lanes=n_lanes,
         )
         self._lanes = Lanes(self.model.n_lanes)
         self.max_tokens = self.model.n_ctx // self.model.n_seq_max
-        special = self.model.special_tokens()
-        self._special = special
-        self.template = self.model.meta(RERANK_TEMPLATE_KEY) or self.info.rerank_template
-        # Logit heads (BERT, XLM-R) need a sigmoid; templated rerankers (Qwen3) give a probability.
-        self.outputs_probability = bool(self.template)
+        self._special = self.model.special_tokens()
+        self.template = self.family.prompt
+        self.outputs_probability = self.family.outputs_probability
+        """True: the raw output is P(yes) (rank-template); False: a logit (a head's, or
+        logit(yes) - logit(no) for yes/no LLMs), made 0..1 by a sigmoid."""
+        self.yes_no = list(self.info.yes_no_ids or ()) if self.family.yes_no else []
 
-    def _pair_tokens(self, query: list[int], doc_text: str) -> list[int]:
-        s = self._special
+    def _cut(self, text: str, budget: int) -> tuple[list[int], str]:
+        """``text``'s tokens cut to ``budget`` (at least 1), with the text they spell."""
+        tokens = self.model.tokenize(text)
+        if len(tokens) <= budget:
+            return tokens, text
+        tokens = tokens[: max(1, budget)]
+        return tokens, self.model.detokenize(tokens)
+
+    def _pair_tokens(self, query: str, doc_text: str) -> list[int]:
+        """The exact input for one pair: the family's template rendered whole and tokenized
+        (special tokens parsed, as the reference tokenizers do), or the layout the
+        tokenizer flags give (``bos q eos [sep] d eos``: [CLS] q [SEP] d [SEP] for BERT,
+        <s> q </s></s> d </s> for XLM-R). The passage is cut to fit ``max_tokens``."""
+        query_tokens, query = self._cut(query, QUERY_MAX_TOKENS)
         if self.template:
             prefix, _, rest = self.template.partition("{query}")
             middle, _, suffix = rest.partition("{document}")
-            head = (
-                self.model.tokenize(prefix, parse_special=True)
-                + query
-                + self.model.tokenize(middle, parse_special=True)
-            )
-            tail = self.model.tokenize(suffix, parse_special=True)
-            doc = self.model.tokenize(doc_text)[: max(1, self.max_tokens - len(head) - len(tail))]
-            return head + doc + tail
-        head = ([s["bos"]] if s["add_bos"] else []) + query
+            fixed = len(self.model.tokenize(prefix + query + middle + suffix, parse_special=True))
+            budget = self.max_tokens - fixed
+            for _ in range(4):  # tokens at the seams can merge differently; shrink until it fits
+                _, doc_text = self._cut(doc_text, budget)
+                tokens = self.model.tokenize(prefix + query + middle + doc_text + suffix, parse_special=True)
+                if len(tokens) <= self.max_tokens:
+                    return tokens
+                budget -= len(tokens) - self.max_tokens + 2
+            raise ValueError("the rerank template alone does not fit the context")
+        s = self._special
+        head = ([s["bos"]] if s["add_bos"] else []) + query_tokens
         head += ([s["eos"]] if s["add_eos"] else []) + ([s["sep"]] if s["add_sep"] else [])
         tail = [s["eos"]] if s["add_eos"] else []
         doc = self.model.tokenize(doc_text)[: max(1, self.max_tokens - len(head) - len(tail))]
         return head + doc + tail
 
+    def pair_tokens(self, query: str, document: str) -> list[int]:
+        """``_pair_tokens`` under the model lock (for tests and ``quarry rerank``)."""
+        with self.model.lock:
+            return self._pair_tokens(query, document)
+
     def score_raw(
         self, query: str, documents: list[str], cancel: CancelToken = NEVER, deadline: float | None = None
     ) -> list[float]:
         """The model's raw output for each (query, document) pair, in input order; NaN for
-        pairs not scored by ``deadline`` (a ``time.monotonic()`` instant)."""
+        pairs not scored by ``deadline`` (a ``time.monotonic()`` instant). Raw is a logit
+        for heads, P(yes) for rank templates, logit(yes) - logit(no) for yes/no LLMs."""
         raw = [math.nan] * len(documents)
         with self.model.lock:
-            query_tokens = self.model.tokenize(query)[:QUERY_MAX_TOKENS]
-            pairs = {i: self._pair_tokens(query_tokens, d) for i, d in enumerate(documents)}
+            pairs = {i: self._pair_tokens(query, d) for i, d in enumerate(documents)}
             # Similar lengths together: a multi-pair decode pays for its longest member.
             order = sorted(pairs, key=lambda i: len(pairs[i]))
             step = self.model.n_seq_max
@@ -144,9 +172,14 @@ class LocalReranker:
 
     def _decode_group(self, pairs: dict[int, list[int]], raw: list[float]) -> Callable[[list[int], int], None]:
         def decode(group: list[int], lane: int) -> None:
-            out = self.model.decode([pairs[i] for i in group], lane=lane)
-            for row, i in enumerate(group):
-                raw[i] = float(out[row, 0])
+            sequences = [pairs[i] for i in group]
+            if self.yes_no:
+                logits = self.model.decode_logits(sequences, self.yes_no, lane=lane)
+                values = [float(row[0] - row[1]) for row in logits]
+            else:
+                values = [float(row[0]) for row in self.model.decode(sequences, lane=lane)]
+            for i, value in zip(group, values, strict=True):
+                raw[i] = value
 
         return decode
 
@@ -212,6 +245,11 @@ class Reranker(RemoteModel):
     @property
     def outputs_probability(self) -> bool:
         return self.slot.meta["outputs_probability"]
+
+    @property
+    def family(self) -> str:
+        """How the model is scored (indexer.families), e.g. 'xlm-roberta', 'llm-yes-no'."""
+        return self.slot.meta["family"]
 
     @property
     def name(self) -> str:
@@ -286,6 +324,10 @@ class Reranker(RemoteModel):
         scores = [x if math.isnan(x) else self.normalise(x) for x in raw]
         return Scores(scores=scores, raw=raw, complete=complete, from_cache=from_cache, notice=notice)
 
+    def pair_tokens(self, query: str, document: str) -> list[int]:
+        """The token ids the model reads for one pair (template or layout, passage cut to fit)."""
+        return list(self.worker.call(self.slot, "pair_tokens", query, document))
+
     def normalise(self, raw: float) -> float:
-        """0..1: the probability of templated rerankers, a sigmoid of a head's logit."""
+        """0..1: P(yes) of rank templates as it is, a sigmoid of a logit otherwise."""
         return min(1.0, max(0.0, raw)) if self.outputs_probability else sigmoid(raw)

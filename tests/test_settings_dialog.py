@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from indexer.settings import Settings
-from tests.conftest import EMBEDDER, RERANKER_F16, RERANKER_Q8
+from tests.conftest import EMBEDDER, MODELS, RERANKER_F16, RERANKER_Q8
 from tests.test_gui import app_window, index_golden  # noqa: F401 - fixtures and helpers shared with the window tests
 
 QUERY = "boiler pressure gauge"
@@ -72,7 +72,8 @@ def test_broken_and_wrong_kind_files_are_refused_with_their_reason(qtbot, app_wi
     truncated.write_bytes(RERANKER_Q8.read_bytes()[:3_000_000])
     dialog = app_window.open_settings()
     count = dialog.rerankers.list.count()
-    for path, reason in ((truncated, "truncated"), (EMBEDDER, "not a reranker")):
+    stock = MODELS / "conformance" / "bert-stock-f16.gguf"  # the stock converter's BERT: pooler lost
+    for path, reason in ((truncated, "truncated"), (EMBEDDER, "not a reranker"), (stock, "pooler")):
         with qtbot.waitSignal(app_window.preferences.file_checked, timeout=30_000):
             dialog.rerankers.add_file(path)
         assert dialog.rerankers.problem.isVisible()

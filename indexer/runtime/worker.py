@@ -123,6 +123,7 @@ class Server:
             "placement": model.placement,
             "max_tokens": model.max_tokens,
             "outputs_probability": model.outputs_probability,
+            "family": model.family.name,
             "n_lanes": model.model.n_lanes,
         }
 
@@ -151,6 +152,9 @@ class Server:
 
         deadline = time.monotonic() + seconds if seconds is not None else None
         return self.models[slot].score_raw(query, documents, cancel, deadline)
+
+    def do_pair_tokens(self, slot: int, query: str, document: str, *, cancel: CancelToken) -> list[int]:
+        return self.models[slot].pair_tokens(query, document)
 
     def do_release_if_idle(self, slot: int, idle_s: float, *, cancel: CancelToken) -> bool:
         model = self.models.get(slot)
