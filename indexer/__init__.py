@@ -6,6 +6,7 @@ progress callback, so the GUI, the CLI, benchmarks and tests drive it the same w
 
 __version__ = "0.1.0"
 
-from indexer.malloc import limit_malloc_arenas
+from indexer.malloc import limit_malloc_arenas, use_system_allocator_for_arrow
 
 limit_malloc_arenas()
+use_system_allocator_for_arrow()

@@ -11,6 +11,7 @@ from indexer.embedding import Embedder
 from indexer.errors import QuarryError
 from indexer.gguf_info import GGUFInfo, InfoCache
 from indexer.hardware import Hardware, Placement, place
+from indexer.malloc import release_free_memory
 from indexer.models import LocalModel, find_models, pick
 from indexer.paths import AppPaths
 from indexer.pipeline import Indexer
@@ -104,11 +105,13 @@ class Engine:
         return self.searcher.reranker_problem
 
     def release_idle(self, idle_s: float) -> list[str]:
-        """Free the memory of models unused for ``idle_s`` seconds; they reload on next use."""
+        """Free the memory of models unused for ``idle_s`` seconds (they reload on next use),
+        and hand what this process's malloc holds free back to the system."""
         released = []
         for part in (self.embedder, self.reranker):
             if part is not None and part.release_if_idle(idle_s):
                 released.append(part.path.name)
+        release_free_memory()
         return released
 
     def _load_reranker(self, wanted: str | None) -> tuple[Reranker | None, str]:

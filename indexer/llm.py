@@ -177,52 +177,68 @@ class LlamaModel:
 
     def _open(self) -> None:
         ll = llama_cpp()
-        pooling, n_ctx, n_seq_max, n_threads, n_gpu_layers, flash_attn = self._settings
-        path = self.path
+        n_gpu_layers = self._settings[4]
         model_params = ll.llama_model_default_params()
         model_params.n_gpu_layers = n_gpu_layers
-        self._model = ll.llama_model_load_from_file(str(path).encode(), model_params)
+        self._model = ll.llama_model_load_from_file(str(self.path).encode(), model_params)
         if not self._model:
-            raise ModelInvalid(f"llama.cpp could not load {path.name}")
+            raise ModelInvalid(f"llama.cpp could not load {self.path.name}")
         try:
             self.vocab = ll.llama_model_get_vocab(self._model)
             self.n_ctx_train = int(ll.llama_model_n_ctx_train(self._model))
             self.n_embd = int(ll.llama_model_n_embd(self._model))
             self.n_cls_out = int(ll.llama_model_n_cls_out(self._model))
-            ctx_size = min(n_ctx or self.n_ctx_train, self.n_ctx_train) * n_seq_max
-            ctx_params = ll.llama_context_default_params()
-            ctx_params.n_ctx = ctx_size
-            ctx_params.n_batch = ctx_size
-            ctx_params.n_ubatch = ctx_size
-            ctx_params.n_seq_max = n_seq_max
-            ctx_params.embeddings = not self.logits
-            if self.logits:
-                ctx_params.pooling_type = ll.LLAMA_POOLING_TYPE_NONE
-            elif pooling is not None:
-                ctx_params.pooling_type = pooling
-            ctx_params.flash_attn_type = (
-                ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
-            )
-            threads = n_threads or cpu_threads()
-            per_lane = max(1, threads // self.n_lanes)
-            ctx_params.n_threads = per_lane
-            ctx_params.n_threads_batch = per_lane
-            ctx_params.kv_unified = False  # each sequence gets its own n_ctx / n_seq_max slot
-            for _ in range(self.n_lanes):
-                ctx = ll.llama_init_from_model(self._model, ctx_params)
-                if not ctx:
-                    raise ModelInvalid(f"llama.cpp could not create a context for {path.name}")
-                self._ctxs.append(ctx)
-                self._batches.append(ll.llama_batch_init(ctx_size, 0, 1))
-            self.n_ctx = ctx_size
-            self.n_seq_max = n_seq_max
-            self.n_threads = threads
-            self.pooling = int(ll.llama_pooling_type(self._ctxs[0]))
-            self.n_out = self.n_cls_out if self.pooling == ll.LLAMA_POOLING_TYPE_RANK else self.n_embd
             self.n_vocab = int(ll.llama_vocab_n_tokens(self.vocab))
+            self._open_contexts()
         except BaseException:
             self.close()
             raise
+
+    def _open_contexts(self) -> None:
+        """One context (and batch) per lane on the loaded weights. Their compute buffers are
+        most of a small model's memory (MiniLM reranker, 2 x 512 tokens: ~58 MB), so
+        ``trim_if_idle`` frees them and this makes them again."""
+        ll = llama_cpp()
+        pooling, n_ctx, n_seq_max, n_threads, _, flash_attn = self._settings
+        ctx_size = min(n_ctx or self.n_ctx_train, self.n_ctx_train) * n_seq_max
+        ctx_params = ll.llama_context_default_params()
+        ctx_params.n_ctx = ctx_size
+        ctx_params.n_batch = ctx_size
+        ctx_params.n_ubatch = ctx_size
+        ctx_params.n_seq_max = n_seq_max
+        ctx_params.embeddings = not self.logits
+        if self.logits:
+            ctx_params.pooling_type = ll.LLAMA_POOLING_TYPE_NONE
+        elif pooling is not None:
+            ctx_params.pooling_type = pooling
+        ctx_params.flash_attn_type = (
+            ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
+        threads = n_threads or cpu_threads()
+        per_lane = max(1, threads // self.n_lanes)
+        ctx_params.n_threads = per_lane
+        ctx_params.n_threads_batch = per_lane
+        ctx_params.kv_unified = False  # each sequence gets its own n_ctx / n_seq_max slot
+        for _ in range(self.n_lanes):
+            ctx = ll.llama_init_from_model(self._model, ctx_params)
+            if not ctx:
+                raise ModelInvalid(f"llama.cpp could not create a context for {self.path.name}")
+            self._ctxs.append(ctx)
+            self._batches.append(ll.llama_batch_init(ctx_size, 0, 1))
+        self.n_ctx = ctx_size
+        self.n_seq_max = n_seq_max
+        self.n_threads = threads
+        self.pooling = int(ll.llama_pooling_type(self._ctxs[0]))
+        self.n_out = self.n_cls_out if self.pooling == ll.LLAMA_POOLING_TYPE_RANK else self.n_embd
+
+    def _close_contexts(self) -> None:
+        ll = llama_cpp()
+        for batch in self._batches:
+            ll.llama_batch_free(batch)
+        self._batches = []
+        for ctx in self._ctxs:
+            ll.llama_free(ctx)
+        self._ctxs = []
 
     # -- idle release ------------------------------------------------------------
     @property
@@ -234,6 +250,8 @@ class LlamaModel:
         if self._model is None:
             log.info("reloading %s", self.path.name)
             self._open()
+        elif not self._ctxs:
+            self._open_contexts()
         self.last_used = time.monotonic()
 
     def release_if_idle(self, idle_s: float) -> bool:
@@ -243,6 +261,16 @@ class LlamaModel:
                 return False
             log.info("releasing %s after %.0f s idle", self.path.name, idle_s)
             self.close()
+            return True
+
+    def trim_if_idle(self, idle_s: float) -> bool:
+        """Free the contexts' compute buffers if unused for ``idle_s`` seconds, keeping the
+        weights (file-backed, shared with the page cache); the next call makes the contexts
+        again (a few milliseconds for a small model)."""
+        with self.lock:
+            if not self._ctxs or time.monotonic() - self.last_used < idle_s:
+                return False
+            self._close_contexts()
             return True
 
     # -- metadata ---------------------------------------------------------------
@@ -357,12 +385,7 @@ class LlamaModel:
 
     def close(self) -> None:
         ll = llama_cpp()
-        for batch in self._batches:
-            ll.llama_batch_free(batch)
-        self._batches = []
-        for ctx in self._ctxs:
-            ll.llama_free(ctx)
-        self._ctxs = []
+        self._close_contexts()
         if self._model:
             ll.llama_model_free(self._model)
             self._model = None

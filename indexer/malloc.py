@@ -19,6 +19,14 @@ peak over 30 searches) at the uncapped speed; 2 arenas saved another 50 MB but t
 stage was ~10 ms slower (docs/benchmarks.md)."""
 
 
+def use_system_allocator_for_arrow() -> None:
+    """pyarrow allocates through mimalloc by default, which keeps freed memory for itself;
+    with the system allocator an index run's Arrow buffers go back to glibc, and
+    ``release_free_memory`` returns them to the system. Must run before pyarrow is
+    imported; ARROW_DEFAULT_MEMORY_POOL set by the user wins."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+
 def limit_malloc_arenas() -> None:
     """Cap glibc's malloc arenas (MALLOC_ARENAS) unless MALLOC_ARENA_MAX says otherwise.
     Does nothing off glibc (macOS, Windows, musl)."""
@@ -36,8 +44,9 @@ def limit_malloc_arenas() -> None:
 
 def release_free_memory() -> None:
     """Hand memory malloc holds free back to the system (glibc ``malloc_trim``): the
-    inference worker calls it when it falls idle, so what a burst of requests left in its
-    heaps does not stay counted against the app. Does nothing off glibc."""
+    inference worker calls it when it falls idle, the app after an index run and on its
+    idle check, so what a burst of work left in the heaps does not stay counted against
+    Quarry. Does nothing off glibc."""
     if not sys.platform.startswith("linux"):
         return
     try:

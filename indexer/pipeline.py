@@ -24,6 +24,7 @@ from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
 from indexer.embedding import Embedder
 from indexer.errors import Cancelled, QuarryError
 from indexer.extract import DEFAULT_LOADER, Extractor
+from indexer.malloc import release_free_memory
 from indexer.normalise import normalise_document
 from indexer.scan import ScanRules, scan
 from indexer.store import DocumentRecord, Store, doc_id_for, upsert_document_rows
@@ -98,6 +99,7 @@ class Indexer:
             timer["write"] += time.perf_counter() - finish
             report.seconds = time.perf_counter() - started
             report.stage_seconds = dict(timer)
+            release_free_memory()  # the run's Arrow buffers and LanceDB writes, back to the system
             progress(Progress("done", 1, 1))
         log.info("indexing: %s in %.1f s", report.summary(), report.seconds)
         return report

@@ -144,3 +144,30 @@ def test_no_llama_in_the_app_process_and_requests_are_answered(tmp_path: Path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_an_idle_worker_gives_back_its_compute_buffers_and_scores_the_same_after(placement):
+    """Models unused for context_idle_s free llama.cpp's compute buffers (the weights stay
+    loaded), and the next request makes the contexts again with the same scores."""
+    import time
+
+    from benchmarks.common import process_memory_mb
+    from indexer.rerank import Reranker
+    from indexer.runtime.supervisor import InferenceWorker
+    from indexer.score_cache import ScoreCache
+    from tests.conftest import RERANKER_F16
+
+    documents = [f"passage {i} about the boiler pressure and its relief valve " * 12 for i in range(8)]
+    with InferenceWorker(context_idle_s=1.0) as worker:
+        reranker = Reranker(RERANKER_F16, placement, cache=ScoreCache(0), worker=worker)
+        before = reranker.score("boiler pressure", documents).raw
+        busy = process_memory_mb(worker.pid or 0)["anon"]
+        deadline = time.monotonic() + 60
+        while process_memory_mb(worker.pid or 0)["anon"] > busy - 20 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        trimmed = process_memory_mb(worker.pid or 0)["anon"]
+        assert trimmed <= busy - 20, (busy, trimmed)
+        assert reranker.loaded  # the weights stayed
+        after = reranker.score("boiler pressure", documents).raw
+        assert max(abs(a - b) for a, b in zip(before, after, strict=True)) < 1e-4
+        reranker.close()

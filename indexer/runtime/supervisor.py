@@ -244,13 +244,21 @@ class InferenceWorker:
         logs_dir: where the worker's native crash stack is written (``AppPaths.logs``).
         variant: a CPU variant name to force; None: $QUARRY_CPU_VARIANT or a proven one.
         on_gpu: whether models are placed on a GPU (for the fallback to the CPU).
+        context_idle_s: seconds without requests after which the worker frees its models'
+            compute buffers (weights stay loaded); 0: the worker's CONTEXT_IDLE_S.
 
     The process starts on the first request and again after it dies.
     """
 
     def __init__(
-        self, cache_dir: Path | None = None, logs_dir: Path | None = None, *, variant: str | None = None
+        self,
+        cache_dir: Path | None = None,
+        logs_dir: Path | None = None,
+        *,
+        variant: str | None = None,
+        context_idle_s: float = 0.0,
     ) -> None:
+        self.context_idle_s = context_idle_s
         self.cache_dir = cache_dir or variants.default_cache_dir()
         self.logs_dir = logs_dir
         self.forced_variant = variant
@@ -291,7 +299,11 @@ class InferenceWorker:
                 self.choice = variants.choose(self.cache_dir, self.forced_variant)
                 crash_file = str(self.logs_dir / f"worker-{os.getpid()}-native-crash.log") if self.logs_dir else None
                 config = WorkerConfig(
-                    self.choice.path, self.force_cpu, crash_file, logging.getLogger().getEffectiveLevel()
+                    self.choice.path,
+                    self.force_cpu,
+                    crash_file,
+                    logging.getLogger().getEffectiveLevel(),
+                    self.context_idle_s,
                 )
                 self._generation += 1
                 process = _Process(self, self._generation, config)
