@@ -28,6 +28,7 @@ from indexer.settings import Settings, export, load, save
 from indexer.store import Store
 from tests.conftest import GOLDEN
 from tests.endpoint_server import FAULTS, EndpointServer, overlap, probability, vector
+from tests.test_gui import app_window, index_golden  # noqa: F401 - the window fixture and its helper
 
 KEY = "sk-quarry-test-7f3a9c2e5b1d"
 RERANK_FORMATS = ("tei", "cohere", "llama-server")
@@ -297,3 +298,76 @@ def test_token_estimates_err_on_the_long_side():
     assert estimate_tokens("the boiler pressure") == 5  # the / boil+er / pres+sure
     assert estimate_tokens("東京タワー") == 5
     assert estimate_tokens("a, b.") == 4
+
+
+# -- the settings dialog -------------------------------------------------------------------------
+def test_the_endpoints_page_reads_and_checks_what_is_typed(qtbot):
+    from PySide6.QtWidgets import QLineEdit
+
+    from app.widgets.endpoints_page import EndpointsPage
+
+    current = Endpoint("cohere", "https://api.example.com/v2", "rerank-v3.5", KEY, 12.0)
+    page = EndpointsPage(current, None)
+    qtbot.addWidget(page)
+    assert page.reranker.api_key.echoMode() == QLineEdit.EchoMode.Password
+    assert page.reranker.endpoint() == current and page.embedder.endpoint() is None
+    page.embedder.enabled.setChecked(True)
+    page.embedder.url.setText("http://127.0.0.1:8081")
+    page.embedder.model.setText("nomic-embed")
+    assert page.embedder.endpoint() == Endpoint("openai", "http://127.0.0.1:8081", "nomic-embed")
+    page.reranker.url.setText("api.example.com")
+    with pytest.raises(ValueError, match="must start with http"):
+        page.reranker.endpoint()
+
+
+def test_a_remote_reranker_set_in_the_dialog_scores_the_next_search(qtbot, app_window, tmp_path: Path):  # noqa: F811
+    index_golden(qtbot, app_window, tmp_path)
+    dialog = app_window.open_settings()
+    form = dialog.endpoints.reranker
+    dialog.endpoints.reranker.enabled.setChecked(True)
+    form.url.setText("not a url")
+    dialog.accept()  # refused: the dialog stays open on the page that says why
+    assert dialog.isVisible() and dialog.tabs.currentWidget() is dialog.endpoints
+    assert "must start with http" in dialog.endpoints.problem.text()
+    with EndpointServer("tei", scorer=sourdough_first) as server:
+        form.format.setCurrentIndex(form.format.findData("tei"))
+        form.url.setText(server.url)
+        form.model.setText("bge-reranker-base")
+        form.api_key.setText(KEY)
+        with qtbot.waitSignal(app_window.preferences.reranker_changed, timeout=30_000) as changed:
+            dialog.accept()
+        assert changed.args == [f"bge-reranker-base at 127.0.0.1:{server.port} (TEI)", ""]
+        assert "bge-reranker-base at 127.0.0.1" in app_window.model_label.text()
+        with qtbot.waitSignal(app_window.searching.reranked, timeout=30_000) as blocker:
+            app_window.search_field.setText(QUERY)
+            app_window.search_now()
+    result = blocker.args[1]
+    assert result.method == f"hybrid + remote rerank: bge-reranker-base at 127.0.0.1:{server.port}"
+    for hit in result.hits:  # the endpoint's scores, not the local reranker's
+        assert hit.rerank_score == pytest.approx(probability(sourdough_first(QUERY, f"{hit.title}\n{hit.text}")))
+    assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    saved = json.loads(app_window.preferences.paths.settings_file.read_text())
+    assert saved["reranker_endpoint"]["api_key"] == KEY and saved["reranker_endpoint"]["format"] == "tei"
+    logs = "".join(p.read_text(errors="replace") for p in app_window.preferences.paths.logs.glob("quarry.log*"))
+    assert KEY not in logs
+
+
+def test_an_embeddings_endpoint_set_in_the_dialog_re_indexes_the_folders(qtbot, app_window, tmp_path: Path):  # noqa: F811
+    index_golden(qtbot, app_window, tmp_path)
+    with EndpointServer("openai") as server:
+        dialog = app_window.open_settings()
+        form = dialog.endpoints.embedder
+        form.enabled.setChecked(True)
+        form.url.setText(server.url)
+        form.model.setText("test-embedder")
+        with qtbot.waitSignal(app_window.indexing.finished, timeout=60_000) as finished:
+            dialog.accept()
+        engine = app_window.engines.engine
+        assert engine.store.stats().embedder == f"test-embedder at 127.0.0.1:{server.port}"
+        assert finished.args[0].chunks_embedded > 0  # the old vectors went; these are the endpoint's
+        assert f"test-embedder at 127.0.0.1:{server.port}" in app_window.model_label.text()
+        with qtbot.waitSignal(app_window.searching.first_stage, timeout=30_000) as blocker:
+            app_window.search_field.setText("sourdough starter")
+            app_window.search_now()
+    assert Path(blocker.args[1].hits[0].path).name == "sourdough.txt"
+    assert any(r.path == "/v1/embeddings" and "sourdough starter" in r.body["input"] for r in server.requests)
