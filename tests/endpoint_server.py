@@ -84,6 +84,8 @@ class EndpointServer:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
+                    if 300 <= status < 400:
+                        self.send_header("Location", "http://elsewhere.invalid/rerank")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

@@ -209,6 +209,19 @@ def test_a_key_echoed_back_by_the_server_is_redacted():
     assert KEY not in str(failure.value) and "***" in str(failure.value)
 
 
+def test_a_redirect_is_not_followed():
+    """The key goes to the host the settings name and to no other."""
+
+    class Moved(EndpointServer):
+        def answer(self, path, body):
+            return 308, {}
+
+    with Moved("tei") as server, pytest.raises(EndpointError) as failure:
+        EndpointReranker(reranker_at(server)).score(QUERY, ["x"])
+    assert "answered HTTP 308 — a redirect" in str(failure.value)
+    assert len(server.requests) == 1
+
+
 # -- settings ---------------------------------------------------------------------------------
 def test_the_key_is_kept_in_the_settings_file_only(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     settings = Settings(

@@ -80,9 +80,12 @@ class EndpointClient:
         except httpx2.HTTPError as exc:
             reason = redact(str(exc) or type(exc).__name__, self.endpoint.api_key)
             raise EndpointError(f"the {where} could not be reached ({reason})") from None
-        if response.status_code >= 400:
+        if response.status_code >= 300:
             text = redact(response.text[:BODY_SHOWN].strip(), self.endpoint.api_key)
             hint = " — check the API key" if response.status_code in (401, 403) else ""
+            if response.is_redirect:  # not followed: the key goes to the host named, no other
+                hint = f" — a redirect to {response.headers.get('location', '?')}: set that URL instead"
+                text = ""
             raise EndpointError(
                 f"the {where} answered HTTP {response.status_code}{hint}" + (f": {text}" if text else "")
             )
