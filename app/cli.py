@@ -131,6 +131,9 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         device=args.device or saved.device,
         threads=saved.threads,
         cpu_variant=saved.cpu_variant or None,
+        # A model named on the command line goes over a remote endpoint in the settings.
+        reranker_endpoint=None if args.reranker else saved.reranker_endpoint,
+        embedder_endpoint=None if args.embedder else saved.embedder_endpoint,
         **extra,
     )
 

@@ -16,6 +16,7 @@ from indexer import settings as settings_file
 from indexer.cancel import CancelToken
 from indexer.catalogue import CatalogueEntry
 from indexer.download import download
+from indexer.endpoints.config import Endpoint
 from indexer.engine import Engine, EngineOptions
 from indexer.errors import Cancelled, QuarryError
 from indexer.gguf_info import validate
@@ -25,6 +26,10 @@ from indexer.settings import Settings
 from indexer.types import Progress
 
 IDLE_CHECK_MS = 60_000
+
+
+def _identity(endpoint: Endpoint | None) -> str:
+    return endpoint.identity if endpoint is not None else ""
 
 
 class SettingsService(QObject):
@@ -68,27 +73,36 @@ class SettingsService(QObject):
         old, self.settings = self.settings, new
         settings_file.save(self.paths.settings_file, new)
         self.searching.options = SearchOptions.from_settings(new)
-        if (old.embedder, old.device, old.threads, old.cpu_variant) != (
+        if (old.embedder, old.embedder_endpoint, old.device, old.threads, old.cpu_variant) != (
             new.embedder,
+            new.embedder_endpoint,
             new.device,
             new.threads,
             new.cpu_variant,
         ):
-            self._reindex = list(folders or []) if old.embedder != new.embedder else []
+            # Other vectors: another model, or another endpoint (a new key or timeout alone keeps them).
+            vectors_change = old.embedder != new.embedder or _identity(old.embedder_endpoint) != _identity(
+                new.embedder_endpoint
+            )
+            self._reindex = list(folders or []) if vectors_change else []
             self.engines.load(self.engine_options)
         else:
-            if (old.reranker, old.use_reranker) != (new.reranker, new.use_reranker):
-                self.lanes.search.submit(self._switch_reranker, new.reranker, new.use_reranker)
+            if (old.reranker, old.use_reranker, old.reranker_endpoint) != (
+                new.reranker,
+                new.use_reranker,
+                new.reranker_endpoint,
+            ):
+                self.lanes.search.submit(self._switch_reranker, new.reranker, new.use_reranker, new.reranker_endpoint)
             if old.rules != new.rules and self.engines.engine is not None:
                 # On the index lane, so a run in progress keeps the rules it started with.
                 self.lanes.index.submit(setattr, self.engines.engine.indexer, "rules", new.rules)
         self.changed.emit(new)
 
-    def _switch_reranker(self, wanted: str | None, enabled: bool) -> None:
+    def _switch_reranker(self, wanted: str | None, enabled: bool, endpoint: Endpoint | None = None) -> None:
         engine = self.engines.engine
         if engine is None:
             return
-        problem = engine.switch_reranker(wanted, enabled)
+        problem = engine.switch_reranker(wanted, enabled, endpoint)
         self.reranker_changed.emit(engine.reranker.label if engine.reranker else "", problem)
 
     def _after_reload(self, _engine: Engine) -> None:

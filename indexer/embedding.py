@@ -116,6 +116,16 @@ class Embedder(RemoteModel):
         """What the stored vectors depend on; a different value means re-index."""
         return f"{self.path.name}|{self.path.stat().st_size}|{self.dimension}|{self._pooling}|{CHUNKER_VERSION}"
 
+    @property
+    def name(self) -> str:
+        """The model file's name without '.gguf'."""
+        return self.path.stem
+
+    @property
+    def label(self) -> str:
+        """For people (a remote embedder's says where it runs)."""
+        return self.name
+
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` without special tokens, as the chunker needs."""
         known = self._counts.get(text)

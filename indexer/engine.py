@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.embedding import Embedder
+from indexer.endpoints.config import Endpoint
+from indexer.endpoints.embed import EndpointEmbedder
+from indexer.endpoints.rerank import EndpointReranker
 from indexer.errors import QuarryError
 from indexer.gguf_info import GGUFInfo, InfoCache
 from indexer.hardware import Hardware, Placement, place
@@ -36,6 +39,10 @@ class EngineOptions:
     reset_on_mismatch: bool = True
     cpu_variant: str | None = None
     """A llama.cpp CPU variant to force (indexer.runtime.variants); None: a proven one."""
+    reranker_endpoint: Endpoint | None = None
+    """A remote reranker in place of the local one (indexer.endpoints)."""
+    embedder_endpoint: Endpoint | None = None
+    """A remote embeddings endpoint in place of the local embedder."""
 
     @classmethod
     def from_settings(cls, chosen: Settings) -> EngineOptions:
@@ -47,6 +54,8 @@ class EngineOptions:
             threads=chosen.threads,
             rules=chosen.rules,
             cpu_variant=chosen.cpu_variant or None,
+            reranker_endpoint=chosen.reranker_endpoint,
+            embedder_endpoint=chosen.embedder_endpoint,
         )
 
 
@@ -67,15 +76,19 @@ class Engine:
         self.placement: Placement = place(self.hardware, options.device, options.threads)
         self.info_cache = InfoCache(paths.cache / "gguf-info.json")
         self.models: list[LocalModel] = find_models(paths.model_dirs(), self.info_cache)
-        embedder_path = pick(self.models, "embedder", options.embedder)
-        self.embedder = Embedder(embedder_path, self.placement, info=self._info(embedder_path), worker=self.worker)
+        self.embedder: Embedder | EndpointEmbedder
+        if options.embedder_endpoint is not None:
+            self.embedder = EndpointEmbedder(options.embedder_endpoint)
+        else:
+            embedder_path = pick(self.models, "embedder", options.embedder)
+            self.embedder = Embedder(embedder_path, self.placement, info=self._info(embedder_path), worker=self.worker)
         self.store = Store(
             paths.index, self.embedder.dimension, self.embedder.fingerprint, reset_on_mismatch=options.reset_on_mismatch
         )
-        reranker: Reranker | None = None
+        reranker: Reranker | EndpointReranker | None = None
         problem = ""
         if options.use_reranker:
-            reranker, problem = self._load_reranker(options.reranker)
+            reranker, problem = self._load_reranker(options.reranker, options.reranker_endpoint)
         self.indexer = Indexer(self.store, self.embedder, options.rules)
         self.searcher = Searcher(self.store, self.embedder, reranker, problem, notices=self.worker.take_notices)
 
@@ -84,11 +97,12 @@ class Engine:
         self.models = find_models(self.paths.model_dirs(), self.info_cache)
         return self.models
 
-    def switch_reranker(self, wanted: str | None, enabled: bool = True) -> str:
+    def switch_reranker(self, wanted: str | None, enabled: bool = True, endpoint: Endpoint | None = None) -> str:
         """Use another reranker (or none) from the next search on; returns the problem, if
-        any. A model that fails to load is reported once and not retried on every search."""
+        any. A model that fails to load is reported once and not retried on every search.
+        ``endpoint``: a remote reranker, used instead of ``wanted``."""
         self.refresh_models()
-        new, problem = self._load_reranker(wanted) if enabled else (None, "reranking is off in the settings")
+        new, problem = self._load_reranker(wanted, endpoint) if enabled else (None, "reranking is off in the settings")
         old = self.reranker
         self.searcher.reranker, self.searcher.reranker_problem = new, problem
         if old is not None:
@@ -96,7 +110,7 @@ class Engine:
         return problem
 
     @property
-    def reranker(self) -> Reranker | None:
+    def reranker(self) -> Reranker | EndpointReranker | None:
         """The searcher's reranker: one place holds it, so a switch cannot leave two."""
         return self.searcher.reranker
 
@@ -114,7 +128,11 @@ class Engine:
         release_free_memory()
         return released
 
-    def _load_reranker(self, wanted: str | None) -> tuple[Reranker | None, str]:
+    def _load_reranker(
+        self, wanted: str | None, endpoint: Endpoint | None = None
+    ) -> tuple[Reranker | EndpointReranker | None, str]:
+        if endpoint is not None:
+            return EndpointReranker(endpoint), ""
         try:
             path = pick(self.models, "reranker", wanted)
             reranker = Reranker(
@@ -133,7 +151,10 @@ class Engine:
 
     @property
     def device_label(self) -> str:
-        return self.embedder.placement.label
+        """Where llama.cpp runs the local models (the CPU after a GPU failure)."""
+        if isinstance(self.embedder, Embedder):
+            return self.embedder.placement.label
+        return self.placement.label
 
     @property
     def cpu_variant(self) -> str:

@@ -22,6 +22,7 @@ from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
 from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
 from indexer.embedding import Embedder
+from indexer.endpoints.embed import EndpointEmbedder
 from indexer.errors import Cancelled, QuarryError
 from indexer.extract import DEFAULT_LOADER, Extractor
 from indexer.malloc import release_free_memory
@@ -67,7 +68,11 @@ class _Pending:
 
 class Indexer:
     def __init__(
-        self, store: Store, embedder: Embedder, rules: ScanRules = ScanRules(), loader: str = DEFAULT_LOADER
+        self,
+        store: Store,
+        embedder: Embedder | EndpointEmbedder,
+        rules: ScanRules = ScanRules(),
+        loader: str = DEFAULT_LOADER,
     ) -> None:
         """``loader`` names the function the reader process calls per file ('module:function')."""
         self.store = store

@@ -211,6 +211,9 @@ class Reranker(RemoteModel):
         worker: the worker to use; None starts one owned (and closed) by this reranker.
     """
 
+    method = "rerank"
+    """What a search result says ordered it (a remote reranker says where it ran)."""
+
     def __init__(
         self,
         path: Path,
@@ -281,16 +284,7 @@ class Reranker(RemoteModel):
         """
         if self.switched_off:
             raise QuarryError(self.switched_off)
-        raw = [math.nan] * len(documents)
-        identity = model_identity(self.loaded_path)
-        keys = [ScoreCache.key(identity, query, d) for d in documents]
-        todo = []
-        for i, key in enumerate(keys):
-            cached = self.cache.get(key)
-            if cached is None:
-                todo.append(i)
-            else:
-                raw[i] = cached
+        raw, keys, todo = self.cache.lookup(model_identity(self.loaded_path), query, documents)
         from_cache = len(documents) - len(todo)
         notice = ""
         if todo:

@@ -4,6 +4,7 @@ one refined while typing that brings back the same candidates, does not re-score
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -39,6 +40,20 @@ class ScoreCache:
             if value is not None:
                 self._scores.move_to_end(key)
             return value
+
+    def lookup(self, model: str, query: str, passages: list[str]) -> tuple[list[float], list[bytes], list[int]]:
+        """What is known of a query's passages: (raw scores, NaN where not cached; each
+        passage's key for ``put``; the positions still to score)."""
+        keys = [self.key(model, query, p) for p in passages]
+        raw = [math.nan] * len(passages)
+        todo = []
+        for i, key in enumerate(keys):
+            cached = self.get(key)
+            if cached is None:
+                todo.append(i)
+            else:
+                raw[i] = cached
+        return raw, keys, todo
 
     def put(self, key: bytes, raw: float) -> None:
         with self._lock:

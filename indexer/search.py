@@ -19,6 +19,9 @@ from indexer.cancel import NEVER, CancelToken
 from indexer.catalogue import entry_for_file
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.embedding import Embedder
+from indexer.endpoints.embed import EndpointEmbedder
+from indexer.endpoints.http import EndpointError
+from indexer.endpoints.rerank import EndpointReranker
 from indexer.errors import Cancelled
 from indexer.fusion import RANKINGS, fuse, rrf
 from indexer.normalise import clean_text
@@ -83,12 +86,14 @@ class Searcher:
     def __init__(
         self,
         store: Store,
-        embedder: Embedder,
-        reranker: Reranker | None = None,
+        embedder: Embedder | EndpointEmbedder,
+        reranker: Reranker | EndpointReranker | None = None,
         reranker_problem: str = "",
         notices: Callable[[], list[str]] | None = None,
     ) -> None:
         """Args:
+        embedder, reranker: local models run by the inference worker, or remote endpoints
+            (indexer.endpoints); the searcher uses both kinds alike.
         notices: fallback notices to show once with the next result (the inference
             worker's: a CPU variant or the GPU was given up after a crash).
         """
@@ -103,8 +108,8 @@ class Searcher:
         """Cosine similarities between which the final score fades in (indexer.topic). They
         depend on the embedder, so they come from its catalogue entry: for all-MiniLM-L6-v2,
         0.35..0.45 (docs/quality.md says how they were chosen). An embedder without
-        calibrated values gets no gate."""
-        known = entry_for_file(self.embedder.path)
+        calibrated values (a remote one among them) gets no gate."""
+        known = entry_for_file(self.embedder.path) if self.embedder.path is not None else None
         return known.topic_gate if known else None
 
     def first_stage(
@@ -198,6 +203,9 @@ class Searcher:
                     result = self.reranker.score(query, [c.chunk.passage for c in found], cancel, deadline)
                 except Cancelled:
                     raise
+                except EndpointError as exc:  # late, unreachable or malformed: said, not a bug
+                    log.warning("%s", exc)
+                    notice = f"{exc}; results are in first-stage order"
                 except Exception as exc:
                     log.exception("reranking failed")
                     notice = f"reranking failed ({exc}); results are in first-stage order"
@@ -209,7 +217,7 @@ class Searcher:
                     keys = fuse(options.ranking, [c.rank for c in found], scores, weights)
                     # Scored candidates first, by the fused key; then the unscored, in first-stage order.
                     order.sort(key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
-                    method = f"{options.mode} + rerank" + (
+                    method = f"{options.mode} + {self.reranker.method}" + (
                         "" if options.ranking == DEFAULT_RANKING else f" ({options.ranking})"
                     )
                     if not result.complete:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
+from indexer.endpoints.config import Endpoint
 from indexer.scan import ScanRules
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class Settings:
     folders: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    reranker_endpoint: Endpoint | None = None
+    """A remote reranker used instead of the local one (indexer.endpoints); None: local."""
+    embedder_endpoint: Endpoint | None = None
+    """A remote embeddings endpoint used instead of the local embedder; None: local."""
     version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -62,6 +67,9 @@ class Settings:
             raise ValueError("the minimum score must be between 0 and 1")
         if self.deadline_s <= 0 or self.idle_unload_min < 0 or (self.threads is not None and self.threads < 1):
             raise ValueError("the deadline, idle time and threads must be positive")
+        for kind, endpoint in (("reranker", self.reranker_endpoint), ("embedder", self.embedder_endpoint)):
+            if endpoint is not None and endpoint.checked().kind != kind:
+                raise ValueError(f"{endpoint.format!r} is not a {kind} endpoint format")
         return self
 
 
@@ -78,6 +86,7 @@ def _v1_to_v2(old: dict[str, Any]) -> dict[str, Any]:
 
 
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+ENDPOINTS = {"reranker_endpoint": "reranker", "embedder_endpoint": "embedder"}
 
 
 def from_dict(data: dict[str, Any]) -> Settings:
@@ -117,13 +126,26 @@ def from_dict(data: dict[str, Any]) -> Settings:
                 raise ValueError(f"setting {key!r} has the wrong type")
         elif key in ("device", "cpu_variant") and not isinstance(value, str):
             raise ValueError(f"setting {key!r} must be a string")
+        elif key in ENDPOINTS and value is not None:
+            value = Endpoint.from_dict(value, ENDPOINTS[key])
         values[key] = value
     return replace(defaults, **values).checked()
 
 
 def to_dict(settings: Settings) -> dict[str, Any]:
+    """Everything, endpoint API keys included: what the settings file holds."""
     data = asdict(settings)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def export(settings: Settings) -> dict[str, Any]:
+    """The settings as they may be shown, logged or copied: ``to_dict`` with each endpoint's
+    API key replaced by a marker saying whether one is set."""
+    data = to_dict(settings)
+    for key in ENDPOINTS:
+        endpoint = getattr(settings, key)
+        data[key] = endpoint.export() if endpoint is not None else None
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +176,12 @@ def load(path: Path) -> Loaded:
 
 
 def save(path: Path, settings: Settings) -> None:
-    """Atomic: a crash mid-write leaves the old file, never half a file."""
+    """Atomic: a crash mid-write leaves the old file, never half a file. The file is readable
+    by its owner only (it may hold an endpoint's API key)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(to_dict(settings.checked()), indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(to_dict(settings.checked()), indent=2) + "\n"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     os.replace(temporary, path)

@@ -52,3 +52,10 @@ def test_extract_benchmark_runs():
     result = run("benchmarks/extract.py", folder, "--only", "bounded", "--only", "quarry")
     assert set(result["extractors"]) == {"pdfium (get_text_bounded)", "quarry loader + normalise"}
     assert all(r["pages"] == 15 and r["pages_per_s"] > 0 for r in result["extractors"].values())
+
+
+def test_endpoints_benchmark_runs():
+    result = run("benchmarks/endpoints.py", "--rounds", "2", "--passages", "40")
+    assert set(result["rerank_ms"]) == {"tei", "cohere", "llama-server"}
+    assert result["requests_per_rerank"] == {"tei": 2, "cohere": 1, "llama-server": 1}
+    assert result["embed_query_ms"]["median"] > 0

@@ -503,7 +503,7 @@ class MainWindow(QMainWindow):
     def on_reranker_changed(self, name: str, problem: str) -> None:
         engine = self.engines.engine
         if engine is not None:
-            self.model_label.setText(f"{engine.embedder.path.stem} · {name or 'no reranker'}")
+            self.model_label.setText(f"{engine.embedder.label} · {name or 'no reranker'}")
         self._set_notice(problem)
         if self.search_field.text().strip():
             self.search_now()
@@ -514,7 +514,7 @@ class MainWindow(QMainWindow):
         if self.pages.currentWidget() is self.first_run:
             self._show_empty("Models ready")
         reranker = engine.reranker.label if engine.reranker else "no reranker"
-        self.model_label.setText(f"{engine.embedder.path.stem} · {reranker}")
+        self.model_label.setText(f"{engine.embedder.label} · {reranker}")
         choice = engine.worker.choice
         variant = ""
         if choice is not None and choice.path:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings_service import SettingsService
+from app.widgets.endpoints_page import EndpointsPage
 from indexer.catalogue import Choice, choices
 from indexer.engine import Engine
 from indexer.runtime.variants import available_variants
@@ -126,7 +127,12 @@ class ModelPage(QWidget):
             active = self.engine.reranker if self.kind == "reranker" else self.engine.embedder
             for row in range(self.list.count()):
                 choice = self.list.item(row).data(Qt.ItemDataRole.UserRole)
-                if active is not None and choice.path and choice.path.resolve() == active.path.resolve():
+                if (
+                    active is not None
+                    and active.path
+                    and choice.path
+                    and choice.path.resolve() == active.path.resolve()
+                ):
                     selected = self.list.item(row)
         if selected is not None:
             self.list.setCurrentItem(selected)
@@ -271,6 +277,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(retrieval, "Retrieval")
         self.tabs.addTab(hardware, "Hardware")
         self.tabs.addTab(folders_page, "Folders")
+        self.endpoints = EndpointsPage(current.reranker_endpoint, current.embedder_endpoint)
+        self.tabs.addTab(self.endpoints, "Remote endpoints")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -291,6 +299,7 @@ class SettingsDialog(QDialog):
         )
 
     def chosen(self) -> Settings:
+        """The settings as filled in; ValueError says what is unusable (an endpoint's URL…)."""
         return replace(
             self.service.settings,
             reranker=self.rerankers.selected_value(),
@@ -306,8 +315,16 @@ class SettingsDialog(QDialog):
             idle_unload_min=self.idle.value(),
             include=_patterns(self.include.text()),
             exclude=_patterns(self.exclude.text()),
+            reranker_endpoint=self.endpoints.reranker.endpoint(),
+            embedder_endpoint=self.endpoints.embedder.endpoint(),
         )
 
     def accept(self) -> None:
-        self.service.apply(self.chosen(), [Path(f) for f in self.folder_paths])
+        try:
+            chosen = self.chosen()
+        except ValueError as exc:  # the dialog stays open on the page that says why
+            self.endpoints.show_problem(str(exc))
+            self.tabs.setCurrentWidget(self.endpoints)
+            return
+        self.service.apply(chosen, [Path(f) for f in self.folder_paths])
         super().accept()
