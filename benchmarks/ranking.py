@@ -5,6 +5,7 @@ questions (out of its domain), from rerank scores computed once and cached.
     python benchmarks/ranking.py collect-books --basedir DIR benchmarks/queries/books-*.jsonl
     python benchmarks/ranking.py collect-beir --basedir DIR ../shared/data/scifact
     python benchmarks/ranking.py compare
+    python benchmarks/ranking.py compare-windows --windows 0 64 128 books-choosing scifact-train-100
 
 `collect-*` run the first stage (hybrid, with BM25 and vector ranks) and the reranker over its
 top candidates once per query, and write them to .cache/ranking/ (git-ignored); `compare`
@@ -17,6 +18,7 @@ import argparse
 import json
 import logging
 import math
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -48,11 +50,11 @@ def _models(basedir: Path):
     return embedder, reranker
 
 
-def _record(searcher: Searcher, reranker, query: str, depth: int, candidates: int) -> dict:
+def _record(searcher: Searcher, reranker, query: str, depth: int, candidates: int, window: int) -> dict:
     found, _ = searcher.first_stage(query, depth, "hybrid")
     head = found[:candidates]
     t0 = time.perf_counter()
-    scores = reranker.score(query, [c.chunk.passage for c in head]).scores if head else []
+    scores = reranker.score(query, [c.chunk.rerank_text(query, window) for c in head]).scores if head else []
     ms = (time.perf_counter() - t0) * 1000
     weights = searcher.topic_weights(query, head)
     return {
@@ -87,10 +89,10 @@ def collect_books(args: argparse.Namespace) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     for set_file in args.sets:
         rows = [json.loads(line) for line in set_file.read_text("utf-8").splitlines() if line.strip()]
-        out = CACHE / f"{set_file.stem}.jsonl"
+        out = CACHE / f"{set_file.stem}{_suffix(args.window)}.jsonl"
         with out.open("w", encoding="utf-8") as handle:
             for row in rows:
-                record = _record(searcher, reranker, row["query"], CANDIDATES, CANDIDATES)
+                record = _record(searcher, reranker, row["query"], CANDIDATES, CANDIDATES, args.window)
                 record["label"] = row
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         log.info("%s: %d queries -> %s", set_file.name, len(rows), out)
@@ -122,18 +124,25 @@ def collect_beir(args: argparse.Namespace) -> None:
         queries = [*OFF_TOPIC, *OFF_TOPIC_HELD_OUT, *OFF_TOPIC_SESSION_3, *OFF_TOPIC_SESSION_4, *OFF_TOPIC_SESSION_4B]
         with (CACHE / f"{folder.name}-off-topic.jsonl").open("w", encoding="utf-8") as handle:
             for query in queries:
-                record = _record(searcher, reranker, query, CANDIDATES, CANDIDATES)
+                record = _record(searcher, reranker, query, CANDIDATES, CANDIDATES, args.window)
                 record["label"] = {"file": None}
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
-    out = CACHE / f"{folder.name}-{args.split}.jsonl"
+    out = CACHE / f"{folder.name}-{args.split}{'-' + str(args.limit) if args.limit else ''}{_suffix(args.window)}.jsonl"
+    query_ids = sorted(dataset.queries)
+    if args.limit and args.limit < len(query_ids):
+        query_ids = sorted(random.Random(0).sample(query_ids, args.limit))
     with out.open("w", encoding="utf-8") as handle:
-        for n, qid in enumerate(sorted(dataset.queries), start=1):
-            record = _record(searcher, reranker, dataset.queries[qid], DEPTH, CANDIDATES)
+        for n, qid in enumerate(query_ids, start=1):
+            record = _record(searcher, reranker, dataset.queries[qid], DEPTH, CANDIDATES, args.window)
             record["label"] = {"qid": qid, "qrels": dataset.qrels[qid]}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             if n % 20 == 0:
-                log.info("%d of %d queries", n, len(dataset.queries))
+                log.info("%d of %d queries", n, len(query_ids))
+
+
+def _suffix(window: int) -> str:
+    return f"-w{window}" if window else ""
 
 
 # -- offline comparison ----------------------------------------------------------------------
@@ -320,6 +329,31 @@ def compare(args: argparse.Namespace) -> None:
     print(table(headers, weak_rows))
 
 
+def compare_windows(args: argparse.Namespace) -> None:
+    """The default ranking with the reranker reading query-centred windows of each size
+    (collected with --window; 0 = whole passages): quality per set, rerank ms per query."""
+    print(f"Machine: {machine()}\n")
+    headers, rows = ["window (words)"], []
+    for window in args.windows:
+        row: list[object] = [window or "whole passage"]
+        for name in args.sets:
+            records = load(f"{name}{_suffix(window)}")
+            if not records:
+                row += ["-", "-"]
+                continue
+            ms = sum(r["rerank_ms"] for r in records) / len(records)
+            if "qid" in records[0]["label"]:
+                m = score_beir(records, CONFIGS[DEFAULT])
+                row += [f"{m['nDCG@10']:.4f}", f"{ms:.0f}"]
+            else:
+                m = score_books(records, CONFIGS[DEFAULT])
+                row += [f"{m['hit@1']:.3f} / {m['hit@3']:.3f} / {m['MRR@10']:.3f}", f"{ms:.0f}"]
+        rows.append(row)
+    for name in args.sets:
+        headers += [f"{name} ({'nDCG@10' if 'scifact' in name else 'hit@1 / hit@3 / MRR@10'})", "rerank ms/query"]
+    print(table(headers, rows))
+
+
 def weak_count(records: list[dict], order: Order, min_score: float = 0.2) -> int:
     """Results flagged weak: no hit among the top 10 (one per page or document) scores rerank ×
     topic ≥ min_score."""
@@ -347,10 +381,18 @@ def main() -> None:
     p.add_argument("--split", default="dev")
     p.add_argument("--off-topic", action="store_true", help="the off-topic sets of benchmarks/topic_queries.py instead")
     p.add_argument("dataset", type=Path)
+    p.add_argument("--limit", type=int, help="a fixed random sample of this many queries")
+    for p in sub.choices.values():
+        p.add_argument("--window", type=int, default=0, help="words of each passage the reranker reads (0: all)")
     p = sub.add_parser("compare")
     p.add_argument("--skip", nargs="*", default=[], help="cached sets to leave out (e.g. books-unseen while choosing)")
+    p = sub.add_parser("compare-windows")
+    p.add_argument("--windows", type=int, nargs="+", required=True)
+    p.add_argument("sets", nargs="+", help="cached set names, e.g. books-choosing scifact-train-100")
     args = parser.parse_args()
-    {"collect-books": collect_books, "collect-beir": collect_beir, "compare": compare}[args.command](args)
+    commands = {"collect-books": collect_books, "collect-beir": collect_beir, "compare": compare}
+    commands["compare-windows"] = compare_windows
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from benchmarks.common import (
     start_worker,
     table,
 )
+from indexer.constants import RERANK_WINDOW_WORDS
 
 CHUNKS_PER_DOC = 50
 WORDS_PER_CHUNK = 110
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             found, timings = searcher.first_stage(query, 50)
             t1 = time.perf_counter()
-            reranker.score(query, [c.chunk.passage for c in found[: args.rerank]])
+            reranker.score(query, [c.chunk.rerank_text(query, RERANK_WINDOW_WORDS) for c in found[: args.rerank]])
             t2 = time.perf_counter()
             if i < 2:
                 continue  # warm-up: caches, first index reads

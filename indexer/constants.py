@@ -20,6 +20,10 @@ DEFAULT_CANDIDATES = 50
 DEFAULT_RESULTS = 10
 """Results shown: one screen."""
 
+RERANK_WINDOW_WORDS = 0
+"""Words of a passage the reranker reads, centred on the query (indexer.passage_window);
+0 reads the whole passage. Chosen in benchmarks/rerank_window.py (docs/quality.md)."""
+
 QUERY_MAX_TOKENS = 64
 """A query longer than this is truncated for reranking, leaving the rest for the passage."""
 

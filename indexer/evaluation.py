@@ -26,6 +26,7 @@ import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
+from indexer.constants import RERANK_WINDOW_WORDS
 from indexer.embedding import Embedder
 from indexer.errors import QuarryError
 from indexer.fusion import fuse
@@ -158,6 +159,7 @@ def evaluate(
     limit: int | None = None,
     seed: int = 0,
     progress: ProgressCallback = no_progress,
+    rerank_window: int = RERANK_WINDOW_WORDS,
 ) -> Evaluation:
     import ir_measures
     from ir_measures import RR, R, nDCG
@@ -180,7 +182,7 @@ def evaluate(
         if reranker is not None and hybrid:
             head = hybrid[:candidates]
             t0 = time.perf_counter()
-            scores = reranker.score(query, [c.chunk.passage for c in head]).scores
+            scores = reranker.score(query, [c.chunk.rerank_text(query, rerank_window) for c in head]).scores
             stage_ms["rerank"].append((time.perf_counter() - t0) * 1000)
             tail = [c.chunk.path for c in hybrid[candidates:]]
             weights = searcher.topic_weights(query, head)

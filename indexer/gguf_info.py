@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from indexer.atomic import write_text_atomic
 from indexer.errors import ModelInvalid
 
 log = logging.getLogger(__name__)
@@ -343,9 +344,6 @@ class InfoCache:
         if not self.file:
             return
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._data), "utf-8")
-            tmp.replace(self.file)
+            write_text_atomic(self.file, json.dumps(self._data))
         except OSError as exc:
             log.debug("cannot save model info cache: %s", exc)

@@ -17,7 +17,7 @@ import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.catalogue import entry_for_file
-from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
+from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE, RERANK_WINDOW_WORDS
 from indexer.embedding import Embedder
 from indexer.endpoints.embed import EndpointEmbedder
 from indexer.endpoints.http import EndpointError
@@ -61,6 +61,9 @@ class SearchOptions:
     the cross-encoder is confident. False: the rerank score alone."""
     deadline_s: float | None = None
     """Stop reranking after this long; the rest keep first-stage order."""
+    rerank_window: int = RERANK_WINDOW_WORDS
+    """Words of each passage the reranker reads, centred on the query's words
+    (indexer.passage_window); 0: the whole passage."""
 
     @classmethod
     def from_settings(cls, chosen: Settings) -> SearchOptions:
@@ -200,7 +203,8 @@ class Searcher:
                 t0 = time.perf_counter()
                 deadline = time.monotonic() + options.deadline_s if options.deadline_s else None
                 try:
-                    result = self.reranker.score(query, [c.chunk.passage for c in found], cancel, deadline)
+                    passages = [c.chunk.rerank_text(query, options.rerank_window) for c in found]
+                    result = self.reranker.score(query, passages, cancel, deadline)
                 except Cancelled:
                     raise
                 except EndpointError as exc:  # late, unreachable or malformed: said, not a bug

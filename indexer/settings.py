@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from indexer.atomic import write_text_atomic
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.endpoints.config import Endpoint
 from indexer.scan import ScanRules
@@ -178,10 +179,4 @@ def load(path: Path) -> Loaded:
 def save(path: Path, settings: Settings) -> None:
     """Atomic: a crash mid-write leaves the old file, never half a file. The file is readable
     by its owner only (it may hold an endpoint's API key)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    text = json.dumps(to_dict(settings.checked()), indent=2) + "\n"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    write_text_atomic(path, json.dumps(to_dict(settings.checked()), indent=2) + "\n", mode=0o600)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +21,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from indexer.atomic import write_text_atomic
 from indexer.errors import StoreMismatch
+from indexer.passage_window import query_window
 from indexer.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,13 @@ class StoredChunk:
 
     @property
     def passage(self) -> str:
-        """What the reranker reads: the document's title, then the chunk."""
+        """The document's title, then the chunk: what the models read."""
         return f"{self.title}\n{self.text}"
+
+    def rerank_text(self, query: str, window_words: int) -> str:
+        """What the reranker reads for ``query``: the title, then the chunk cut to the
+        ``window_words``-word window centred on the query's words (0: the whole chunk)."""
+        return f"{self.title}\n{query_window(self.text, query, window_words)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +147,12 @@ class Store:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.meta = self._read_meta()
+        made_by = int(self.meta.get("schema") or 0)
+        if made_by > SCHEMA_VERSION:
+            raise StoreMismatch(
+                f"the index was made by a newer Quarry (index schema {made_by}, this Quarry reads up to "
+                f"{SCHEMA_VERSION}); update Quarry, or remove the index folder to rebuild it"
+            )
         if self.meta.get("fingerprint") not in (None, fingerprint):
             if not reset_on_mismatch:
                 raise StoreMismatch(
@@ -189,10 +201,7 @@ class Store:
             return {}
 
     def _write_meta(self) -> None:
-        path = self.folder / META_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.meta, indent=1), "utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(self.folder / META_FILE, json.dumps(self.meta, indent=1))
 
     def _drop_tables(self) -> None:
         import shutil

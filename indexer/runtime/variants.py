@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexer.atomic import write_text_atomic
+
 log = logging.getLogger(__name__)
 
 VARIANT_ENV = "QUARRY_CPU_VARIANT"
@@ -189,10 +191,7 @@ def _read_verdicts(cache_dir: Path) -> dict[str, Any]:
 
 
 def _write_verdicts(cache_dir: Path, verdicts: dict[str, Any]) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cache_dir / f"{VERDICT_FILE}.{os.getpid()}.part"
-    partial.write_text(json.dumps(verdicts, indent=1))
-    os.replace(partial, cache_dir / VERDICT_FILE)
+    write_text_atomic(cache_dir / VERDICT_FILE, json.dumps(verdicts, indent=1))
 
 
 def mark_failed(cache_dir: Path, choice: VariantChoice, reason: str) -> None:
