@@ -28,14 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.jobs import describe
 from app.opener import detect_viewer, launch, open_command
 from app.qtmodels import HitRole, HitsModel
 from app.services import EngineService, IndexService, SearchService
 from app.settings_service import SettingsService
+from app.widgets.failure import failure_box
 from app.widgets.first_run import FirstRunPanel
 from app.widgets.results_view import WEAK_BANNER, ResultsView, highlight, why_this_hit
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
+from indexer.errors import ModelInvalid, ModelMissing
 from indexer.loaders import FORMAT_NAMES
 from indexer.types import Hit, IndexReport, Progress, SearchResult
 
@@ -69,6 +72,8 @@ class MainWindow(QMainWindow):
         self.generation = 0
         self.reranked = False
         self.folder_stats: dict[str, tuple[int, int]] = {}
+        self.failure: QMessageBox | None = None
+        """The last failure report shown (tests read it)."""
         self.setWindowTitle("Quarry")
         self.setAcceptDrops(True)
         self._build()
@@ -181,8 +186,7 @@ class MainWindow(QMainWindow):
         self.addAction(preferences_action)
         self.preferences.reranker_changed.connect(self.on_reranker_changed)
         self.first_run.models_ready.connect(self.on_first_run_models_ready)
-        self.skipped_button.clicked.connect(self.indexing.list_skipped)
-        self.indexing.skipped_ready.connect(self.show_skipped)
+        self.skipped_button.clicked.connect(lambda: self.indexing.list_skipped(self.show_skipped))
         self.reindex_button.clicked.connect(self.reindex_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.cancel_button.clicked.connect(self.indexing.cancel)
@@ -202,7 +206,7 @@ class MainWindow(QMainWindow):
         self.searching.first_stage.connect(self.on_first_stage)
         self.searching.reranked.connect(self.on_reranked)
         self.searching.failed.connect(self.on_search_failed)
-        self.searching.details_ready.connect(self.on_details)
+        self.engines.lanes.on_failure = self.report_failure
 
     # -- window state ---------------------------------------------------------------
     def _restore(self) -> None:
@@ -267,9 +271,17 @@ class MainWindow(QMainWindow):
         self._show_result(result, reranked=True)
         self._set_notice(self._notice_for(result))
 
-    def on_search_failed(self, generation: int, message: str) -> None:
-        if generation == self.generation:
-            self._set_notice(message)
+    def on_search_failed(self, generation: int, exc: BaseException) -> None:
+        """A QuarryError ('the models are still loading') goes to the line above the results;
+        a bug also opens the report with its details."""
+        if generation != self.generation:
+            return
+        report = describe(exc, "searching")
+        if report.silent:
+            return
+        self._set_notice(html.escape(report.message))
+        if report.details:
+            self.report_failure("searching", exc)
 
     def _rerank_problem(self) -> str:
         engine = self.engines.engine
@@ -334,7 +346,7 @@ class MainWindow(QMainWindow):
             self.details.clear()
             return
         self._render_details(hit, [])
-        self.searching.details(hit)
+        self.searching.details(hit, self.on_details)
 
     def on_details(self, hit: Hit, chunks: list) -> None:
         if hit == self.current_hit():
@@ -458,11 +470,11 @@ class MainWindow(QMainWindow):
         if self.search_field.text().strip():
             self.search_now()
 
-    def on_index_failed(self, message: str) -> None:
+    def on_index_failed(self, exc: BaseException) -> None:
         self.progress_timer.stop()
         self.stats_timer.stop()
         self.progress_row.setVisible(False)
-        self.show_error("Indexing failed", message)
+        self.report_failure("indexing", exc)
 
     def on_stats(self, stats: dict) -> None:
         self.folder_stats = stats["folders"]
@@ -527,19 +539,29 @@ class MainWindow(QMainWindow):
         if self.search_field.text().strip():
             self.search_now()
 
-    def on_engine_failed(self, message: str) -> None:
-        """No usable models: offer to download them or to use a file, instead of failing."""
-        self.index_label.setText("Models missing")
-        self.first_run.show_reason(message)
-        self.pages.setCurrentWidget(self.first_run)
+    def on_engine_failed(self, exc: BaseException) -> None:
+        """No usable model: offer to download one or to use a file. Anything else (the index
+        cannot be opened, the inference worker does not start, a bug) says what failed and
+        keeps its details; the download panel would not help there."""
+        if isinstance(exc, (ModelMissing, ModelInvalid)):
+            self.index_label.setText("Models missing" if isinstance(exc, ModelMissing) else "Model not usable")
+            self.first_run.show_reason(str(exc))
+            self.pages.setCurrentWidget(self.first_run)
+            return
+        report = describe(exc, "loading the models")
+        self.index_label.setText("Quarry could not start")
+        self._show_empty(
+            f"Quarry could not start<br><span style='font-size:11pt'>{html.escape(report.message)}</span>"
+        )
+        self.report_failure("loading the models", exc)
 
     def on_first_run_models_ready(self) -> None:
         self.index_label.setText("Loading models…")
         self.engines.load(self.preferences.engine_options)
 
-    def show_error(self, title: str, message: str, details: str = "") -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
-        copy.clicked.disconnect()
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details or message))
-        box.open()
+    def report_failure(self, what: str, exc: BaseException) -> None:
+        """Show a failed job (app.jobs.describe): nothing for Cancelled, a QuarryError's
+        message, or a short message with its traceback behind "Copy details"."""
+        box = failure_box(self, "Quarry", what, exc)
+        if box is not None:
+            self.failure = box
