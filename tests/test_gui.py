@@ -232,6 +232,9 @@ def test_a_weak_result_set_is_shown_under_a_banner(qtbot, app_window, tmp_path: 
     app_window.results.setCurrentIndex(app_window.model.index(0))
     details = app_window.details.toPlainText()
     assert "First stage #" in details and "rerank score" in details and "weak" in details
+    # A text file has no page to show: the text view marks the passage among its neighbours.
+    assert app_window.details_stack.currentIndex() == 0 and not app_window.page_view_button.isVisible()
+    qtbot.waitUntil(lambda: "background-color" in app_window.details.toHtml(), timeout=10_000)
 
 
 def test_a_crash_in_the_inference_worker_leaves_the_window_and_its_results(qtbot, app_window, tmp_path: Path):

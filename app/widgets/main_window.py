@@ -8,7 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -35,6 +44,7 @@ from app.services import EngineService, IndexService, SearchService
 from app.settings_service import SettingsService
 from app.widgets.failure import failure_box
 from app.widgets.first_run import FirstRunPanel
+from app.widgets.preview import PagePreview
 from app.widgets.results_view import WEAK_BANNER, ResultsView, highlight, why_this_hit
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
@@ -128,10 +138,24 @@ class MainWindow(QMainWindow):
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.setPlaceholderText("Select a result to read its passage here; double-click to open the file.")
+        self.page_view_button = QPushButton("Show the page")
+        self.page_view_button.setFlat(True)
+        self.page_view_button.setVisible(False)
+        text_pane = QWidget()
+        text_layout = QVBoxLayout(text_pane)
+        text_layout.setContentsMargins(0, 0, 0, 0)
+        text_layout.addWidget(self.page_view_button, 0, Qt.AlignmentFlag.AlignLeft)
+        text_layout.addWidget(self.details, 1)
+        self.preview = PagePreview(self.engines.lanes)
+        self.details_stack = QStackedWidget()
+        self.details_stack.addWidget(text_pane)
+        self.details_stack.addWidget(self.preview)
+        self.prefer_text = False
+        """The person chose the text view over the page preview; kept until they switch back."""
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.pages)
-        self.splitter.addWidget(self.details)
+        self.splitter.addWidget(self.details_stack)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([220, 620, 400])
@@ -196,6 +220,8 @@ class MainWindow(QMainWindow):
         self.results.activated.connect(self.open_hit)
         self.results.customContextMenuRequested.connect(self._context_menu)
         self.results.selectionModel().currentChanged.connect(self._show_details)
+        self.preview.text_view_requested.connect(lambda: self.set_page_view(False))
+        self.page_view_button.clicked.connect(lambda: self.set_page_view(True))
         self.engines.ready.connect(self.on_engine_ready)
         self.engines.failed.connect(self.on_engine_failed)
         self.indexing.started.connect(self.on_index_started)
@@ -344,9 +370,34 @@ class MainWindow(QMainWindow):
         hit: Hit | None = index.data(HitRole) if index.isValid() else None
         if hit is None:
             self.details.clear()
+            self.preview.clear()
+            self.details_stack.setCurrentIndex(0)
+            self.page_view_button.setVisible(False)
             return
         self._render_details(hit, [])
         self.searching.details(hit, self.on_details)
+        self._show_page_view()
+
+    @staticmethod
+    def has_page_view(hit: Hit) -> bool:
+        return hit.page is not None and Path(hit.path).suffix.lower() == ".pdf"
+
+    def _show_page_view(self) -> None:
+        """A PDF hit shows its page (unless the text view was chosen); others their text."""
+        hit = self.current_hit()
+        paged = hit is not None and self.has_page_view(hit)
+        self.page_view_button.setVisible(paged and self.prefer_text)
+        if not paged or self.prefer_text:
+            self.details_stack.setCurrentIndex(0)
+            return
+        self.details_stack.setCurrentWidget(self.preview)
+        if self.preview.hit != hit or self.preview.query != self.results.query:
+            self.preview.show_hit(hit, self.results.query)
+
+    def set_page_view(self, on: bool) -> None:
+        """Switch the details pane between the page preview and the text view."""
+        self.prefer_text = not on
+        self._show_page_view()
 
     def on_details(self, hit: Hit, chunks: list) -> None:
         if hit == self.current_hit():
@@ -362,13 +413,20 @@ class MainWindow(QMainWindow):
             where = "before" if chunk.ordinal < int(hit.chunk_id.rsplit("-", 1)[-1]) else "after"
             parts.append((where, f"<p style='color:gray'>{html.escape(chunk.text)}</p>"))
         body = "".join(p for w, p in parts if w == "before")
-        body += f"<p>{highlight(hit.text, self.results.query)}</p>"
+        mark = QColor(self.palette().color(QPalette.ColorRole.Highlight))
+        mark.setAlpha(60)
+        body += (
+            f"<a name='passage'></a><p style='background-color: rgba({mark.red()}, {mark.green()}, {mark.blue()}, 60)'>"
+            f"{highlight(hit.text, self.results.query)}</p>"
+        )
         body += "".join(p for w, p in parts if w == "after")
         self.details.setHtml(
             f"<h3>{html.escape(Path(hit.path).name)}{page}</h3>"
             f"<p style='color:gray'>{html.escape(hit.path)}</p>{body}"
             f"<p style='color:gray'>{why_this_hit(hit)}</p>"
         )
+        if chunks:
+            self.details.scrollToAnchor("passage")
 
     def command_for(self, hit: Hit) -> list[str] | None:
         return open_command(hit.path, hit.page, self.viewer, self.custom_open)

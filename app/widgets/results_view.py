@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
@@ -11,7 +10,7 @@ from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QPainter, QPalett
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.qtmodels import HitRole
-from indexer.snippets import query_terms
+from indexer.snippets import term_pattern
 from indexer.types import Hit
 
 BAR_WIDTH = 56
@@ -19,16 +18,17 @@ PADDING = 8
 
 
 def highlight(text: str, query: str) -> str:
-    """HTML-escaped text with the query's words in bold."""
-    escaped = html.escape(text)
-    terms = query_terms(query)
-    if not terms:
-        return escaped
-    # Words of four letters or more also match their inflections (train -> trains); short
-    # ones only match whole, so "we" never lights up "weep" or "Weybridge".
-    parts = [re.escape(html.escape(t)) + (r"\w*" if len(t) >= 4 else r"\b") for t in terms]
-    pattern = re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE)
-    return pattern.sub(lambda m: f"<b>{m.group(0)}</b>", escaped)
+    """HTML-escaped text with the query's words in bold (indexer.snippets.term_pattern)."""
+    pattern = term_pattern(query)
+    if pattern is None:
+        return html.escape(text)
+    out, at = [], 0
+    for match in pattern.finditer(text):
+        out.append(html.escape(text[at : match.start()]))
+        out.append(f"<b>{html.escape(match.group(0))}</b>")
+        at = match.end()
+    out.append(html.escape(text[at:]))
+    return "".join(out)
 
 
 WEAK_BANNER = "No strong matches — closest passages"
