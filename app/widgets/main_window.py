@@ -49,6 +49,7 @@ from app.widgets.results_view import WEAK_BANNER, ResultsView, highlight, why_th
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
 from indexer.errors import ModelInvalid, ModelMissing
+from indexer.eta import TimeLeft, say_time_left
 from indexer.loaders import FORMAT_NAMES
 from indexer.types import Hit, IndexReport, Progress, SearchResult
 
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_MS = 250
 PROGRESS_DELAY_MS = 600
 """Work shorter than this never shows a progress bar, so nothing flickers."""
+PROGRESS_STEPS = 1000
+STEP_WORDS = {"reading": "Reading", "embedding": "Embedding", "writing": "Writing"}
 STATS_REFRESH_MS = 2000
 """While indexing, folder and document counts refresh this often."""
 
@@ -83,6 +86,9 @@ class MainWindow(QMainWindow):
         self.reranked = False
         self.folder_stats: dict[str, tuple[int, int]] = {}
         self.failure: QMessageBox | None = None
+        self.time_left = TimeLeft()
+        self.progress_shown = 0
+        """The bar's value: the largest fraction of the work seen in this run (x PROGRESS_STEPS)."""
         """The last failure report shown (tests read it)."""
         self.setWindowTitle("Quarry")
         self.setAcceptDrops(True)
@@ -501,17 +507,30 @@ class MainWindow(QMainWindow):
 
     def on_index_started(self, paths: list[Path]) -> None:
         self.progress_bar.setRange(0, 0)
+        self.time_left = TimeLeft()
+        self.progress_shown = 0
         self.progress_label.setText(f"Scanning {', '.join(p.name for p in paths)}…")
         self.progress_timer.start()
         self.stats_timer.start()
 
     def on_index_progress(self, progress: Progress) -> None:
-        if progress.stage == "indexing" and progress.total:
-            self.progress_bar.setRange(0, progress.total)
-            self.progress_bar.setValue(progress.done)
-            name = Path(progress.current).name if progress.current else ""
-            name = name if len(name) < 70 else name[:67] + "…"
-            self.progress_label.setText(f"Indexing {progress.done} of {progress.total} files  {name}")
+        """The bar follows the work (pages read and passages embedded), never the file count,
+        and never moves back; the line says what runs, on which file, and the time left."""
+        fraction = progress.fraction
+        if progress.stage == "indexing" and fraction is not None:
+            self.progress_shown = max(self.progress_shown, round(PROGRESS_STEPS * fraction))
+            self.progress_bar.setRange(0, PROGRESS_STEPS)
+            self.progress_bar.setValue(self.progress_shown)
+            name = Path(progress.current.split(" — ")[0]).name if progress.current else ""
+            name = name if len(name) < 60 else name[:57] + "…"
+            step = STEP_WORDS.get(progress.step, "Indexing")
+            left = say_time_left(self.time_left.update(progress.work_done, progress.work_total))
+            files = f"file {min(progress.done + 1, progress.total)} of {progress.total}"
+            self.progress_label.setText(f"{step} {name} · {files}" + (f" · {left}" if left else ""))
+            self.progress_bar.setFormat(f"%p% of {progress.work_total} pages and passages")
+            self.progress_bar.setToolTip(
+                f"{progress.work_done} of about {progress.work_total} pages read and passages embedded"
+            )
         elif progress.stage == "finishing":
             self.progress_label.setText("Finishing…")
 
