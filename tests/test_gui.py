@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from app.main import build_window
-from app.opener import open_command
+from app.opener import find_text, open_command
 from app.widgets.main_window import MainWindow
 from indexer.engine import EngineOptions
 from indexer.paths import AppPaths
@@ -170,7 +170,9 @@ def test_open_uses_the_configured_viewer_at_the_page(qtbot, app_window, tmp_path
     app_window.viewer = "okular"
     app_window.results.setCurrentIndex(app_window.model.index(0))
     app_window.open_hit()
-    assert app_window.opened_commands == [["okular", "-p", str(hit.page), hit.path]]
+    find = find_text("sending a man by telegraph", hit.text)
+    assert find in "sending a man by telegraph".split() and find in hit.text.lower()  # a query word on the page
+    assert app_window.opened_commands == [["okular", "-p", str(hit.page), f"--find={find}", hit.path]]
 
 
 @pytest.mark.parametrize(

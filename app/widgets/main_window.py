@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.jobs import describe
-from app.opener import detect_viewer, launch, open_command
+from app.opener import detect_viewer, find_text, launch, open_command
 from app.qtmodels import HitRole, HitsModel
 from app.services import EngineService, IndexService, SearchService
 from app.settings_service import SettingsService
@@ -435,7 +435,9 @@ class MainWindow(QMainWindow):
             self.details.scrollToAnchor("passage")
 
     def command_for(self, hit: Hit) -> list[str] | None:
-        return open_command(hit.path, hit.page, self.viewer, self.custom_open)
+        return open_command(
+            hit.path, hit.page, self.viewer, self.custom_open, find=find_text(self.results.query, hit.text)
+        )
 
     def open_hit(self, index: QModelIndex | None = None) -> None:
         hit = index.data(HitRole) if index is not None and index.isValid() else self.current_hit()
