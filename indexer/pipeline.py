@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.cancel import NEVER, CancelToken
+from indexer.cancel import NEVER, CancelToken, SearchFirst
 from indexer.chunking import chunk_pages
 from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
 from indexer.embedding import Embedder
@@ -52,6 +52,8 @@ PRIOR_BYTES_PER_UNIT: dict[str, int] = {".pdf": 12_000, ".docx": 6_000, ".pptx":
 """Bytes of file per unit of work (a page read or a passage embedded) assumed for a format
 until files of it have been read in this run; other formats: DEFAULT_BYTES_PER_UNIT."""
 DEFAULT_BYTES_PER_UNIT = 1_500
+MAX_INTERRUPTIONS = 3
+"""How many times searches may stop one embedding batch before it runs to its end."""
 
 
 class WorkMeter:
@@ -118,6 +120,8 @@ class Indexer:
         self.embedder = embedder
         self.rules = rules
         self.loader = loader
+        self.priority = SearchFirst()
+        """Shared with the engine's Searcher: embedding waits while a search reranks."""
 
     def run(
         self,
@@ -311,11 +315,30 @@ class Indexer:
             cancel.raise_if_cancelled()
             texts = [c.indexed_text for c in chunks[start : start + EMBED_BATCH_CHUNKS]]
             step("embedding", f" — {start} of {len(chunks)} passages" if len(chunks) > EMBED_BATCH_CHUNKS else "")
-            parts.append(self.embedder.embed_documents(texts, cancel))
+            parts.append(self._embed_batch(texts, cancel))
             meter.embedded(len(texts))
         timer["embed"] += time.perf_counter() - t2
         report.chunks_embedded += len(chunks)
         return replace(record, chunks=len(chunks)), chunks, np.concatenate(parts)
+
+    def _embed_batch(self, texts: list[str], cancel: CancelToken) -> np.ndarray:
+        """Embed one batch, giving way to searches: it waits while one reranks, and one that
+        starts stops the batch (at the worker's next decode) to embed it again after. A batch
+        is stopped at most MAX_INTERRUPTIONS times, so indexing always moves on."""
+        for attempt in range(MAX_INTERRUPTIONS + 1):
+            self.priority.wait_turn(cancel)
+            if attempt == MAX_INTERRUPTIONS:
+                return self.embedder.embed_documents(texts, cancel)
+            token = self.priority.interruptible(cancel)
+            try:
+                return self.embedder.embed_documents(texts, token)
+            except Cancelled:
+                if cancel.cancelled:
+                    raise
+                log.debug("embedding batch stopped for a search; it runs again after it")
+            finally:
+                self.priority.release(token)
+        raise AssertionError("unreachable")
 
     def _flush(self, pending: _Pending, timer: dict[str, float]) -> None:
         if not pending.records:

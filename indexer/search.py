@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.cancel import NEVER, CancelToken
+from indexer.cancel import NEVER, CancelToken, SearchFirst
 from indexer.catalogue import entry_for_file
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.embedding import Embedder
@@ -97,6 +97,8 @@ class Searcher:
         self.reranker = reranker
         self.reranker_problem = reranker_problem
         self.notices = notices
+        self.priority = SearchFirst()
+        """Shared with the engine's Indexer (Engine sets one for both): a rerank goes first."""
 
     @property
     def topic_gate(self) -> Bounds | None:
@@ -195,7 +197,8 @@ class Searcher:
                 t0 = time.perf_counter()
                 deadline = time.monotonic() + options.deadline_s if options.deadline_s else None
                 try:
-                    result = self.reranker.score(query, [c.chunk.passage for c in found], cancel, deadline)
+                    with self.priority.searching():  # indexing waits before its next batch
+                        result = self.reranker.score(query, [c.chunk.passage for c in found], cancel, deadline)
                 except Cancelled:
                     raise
                 except Exception as exc:
