@@ -27,7 +27,6 @@ QUERIES = (
     "how should a speaker use pauses",
     "what did the audit find about the church hall",
 )
-MIN_PASSAGES = 400
 STOPPED = re.compile(r"after (\d+) of (\d+) candidates")
 
 
@@ -37,7 +36,9 @@ def scored(result, candidates: int) -> int:
     return int(match.group(1)) if match else (candidates if "rerank" in result.method else 0)
 
 
-def run(folder: Path, yielding: bool | None, queries: tuple[str, ...], deadline_s: float) -> dict:
+def run(
+    folder: Path, yielding: bool | None, queries: tuple[str, ...], deadline_s: float, min_passages: int = 400
+) -> dict:
     """``yielding`` None: the same searches once indexing has stopped (the machine's own limit)."""
     from indexer.cancel import CancelToken, SearchFirst
     from indexer.engine import Engine, EngineOptions
@@ -51,7 +52,7 @@ def run(folder: Path, yielding: bool | None, queries: tuple[str, ...], deadline_
         cancel = CancelToken()
         indexing = threading.Thread(target=engine.indexer.run, args=([folder], cancel))
         indexing.start()
-        while indexing.is_alive() and engine.store.chunks.count_rows() < MIN_PASSAGES:
+        while indexing.is_alive() and engine.store.chunks.count_rows() < min_passages:
             time.sleep(0.5)  # search once the index holds enough passages for 50 candidates
         time.sleep(1.0)  # and the embedding is busy again
         if yielding is None:
@@ -84,10 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("folder", nargs="?", default=str(PDFS))
     parser.add_argument("--deadline", type=float, default=2.0)
+    parser.add_argument("--queries", type=int, default=len(QUERIES), help="how many searches per row")
+    parser.add_argument("--min-passages", type=int, default=400, help="search once the index holds this many")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     os.environ.setdefault("QUARRY_MODEL_DIRS", str(MODELS))
-    runs = [run(Path(args.folder), yielding, QUERIES, args.deadline) for yielding in (False, True, None)]
+    queries = QUERIES[: max(1, args.queries)]
+    runs = [
+        run(Path(args.folder), yielding, queries, args.deadline, args.min_passages) for yielding in (False, True, None)
+    ]
     if args.json:
         print(json.dumps({"runs": runs, "machine": machine(), "deadline_s": args.deadline}))
         return 0

@@ -184,12 +184,18 @@ def _boxes(textpage: object, convert: object, first: int, last: int) -> list[Rec
     return out
 
 
-class PageCache:
-    """The last ``size`` rendered pages, keyed by (path, mtime, page, scale, passage, query).
-    Thread-safe: the preview lane fills it, and the GUI thread may look."""
+CACHE_BYTES = 96 * 1024 * 1024
+"""The page cache's pixels never take more than this (the newest page is always kept)."""
 
-    def __init__(self, size: int = 8) -> None:
+
+class PageCache:
+    """The last ``size`` rendered pages (at most ``max_bytes`` of pixels), keyed by (path,
+    mtime, page, scale, passage, query). Thread-safe: the preview lane fills it, and the GUI
+    thread may look."""
+
+    def __init__(self, size: int = 8, max_bytes: int = CACHE_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self._pages: OrderedDict[tuple, RenderedPage] = OrderedDict()
         self._lock = threading.Lock()
         self.renders = 0
@@ -210,6 +216,8 @@ class PageCache:
         with self._lock:
             self.renders += 1
             self._pages[key] = rendered
-            while len(self._pages) > self.size:
+            while len(self._pages) > 1 and (
+                len(self._pages) > self.size or sum(len(p.pixels) for p in self._pages.values()) > self.max_bytes
+            ):
                 self._pages.popitem(last=False)
         return rendered

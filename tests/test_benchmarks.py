@@ -52,3 +52,9 @@ def test_extract_benchmark_runs():
     result = run("benchmarks/extract.py", folder, "--only", "bounded", "--only", "quarry")
     assert set(result["extractors"]) == {"pdfium (get_text_bounded)", "quarry loader + normalise"}
     assert all(r["pages"] == 15 and r["pages_per_s"] > 0 for r in result["extractors"].values())
+
+
+def test_search_while_indexing_benchmark_runs():
+    result = run("benchmarks/search_while_indexing.py", str(GOLDEN), "--queries", "1", "--min-passages", "1")
+    assert [r["yielding"] for r in result["runs"]] == [False, True, None]
+    assert all(r["searches"][0]["candidates"] > 0 for r in result["runs"])

@@ -104,6 +104,17 @@ def test_find_span_ignores_what_extraction_changed():
     assert find_span(page, "an elephant") is None
 
 
+def test_the_cache_keeps_recent_pages_within_its_bytes():
+    path = str(PDFS / "The-Man-Without-A-Body.pdf")
+    one = render_page(path, 1, 1.0)
+    cache = PageCache(size=8, max_bytes=int(len(one.pixels) * 2.5))
+    for page in (1, 2, 3, 1):
+        cache.get(path, page, 1.0)
+    assert cache.renders == 4  # page 1 was pushed out by the byte limit, not by the count
+    cache.get(path, 3, 1.0)
+    assert cache.renders == 4  # the newest pages are served from the cache
+
+
 def test_a_missing_page_or_file_is_a_clear_error(tmp_path: Path):
     from indexer.errors import QuarryError
 
