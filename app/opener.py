@@ -6,15 +6,26 @@ Commands are argument lists run without a shell, and the page is always the phys
 another page. A path is only ever one item of the argument list: never spliced into shell or
 script source (on macOS the AppleScript receives it through ``on run argv``), and made
 absolute first, so a name with a leading dash cannot be read as an option.
+
+Where the viewer has a search option, the query is primed in it (``find_text``): evince
+``--find``, okular ``--find``, zathura ``--find``, SumatraPDF ``-search``. Preview has none
+(it opens at the page). The search text is always glued to its option (``--find=…``) or,
+for SumatraPDF, follows ``-search`` and never starts with '-'.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from indexer.snippets import query_terms
+
+FIND_CHARS = 80
+"""The longest search text handed to a viewer."""
 
 # The page placeholder is the physical page number (1-based) in every template.
 VIEWERS: dict[str, list[str]] = {
@@ -54,33 +65,65 @@ def detect_viewer() -> str | None:
     return None
 
 
+FIND_ARGS: dict[str, list[str]] = {
+    "evince": ["--find={query}"],  # -l, --find=STRING: the word or phrase to find
+    "okular": ["--find={query}"],  # --find <string>
+    "zathura": ["--find={query}"],  # -f, --find=string: open and search for the string
+    "sumatrapdf": ["-search", "{query}"],  # -search <term>
+}
+"""Each viewer's search option, put before the path when there is something to find."""
+
+
+def find_text(query: str, passage: str) -> str:
+    """What to prime the viewer's search with: the whole query where the passage holds it
+    word for word, else the longest query word the passage holds, else ''. A viewer finds
+    literal text, and a question is rarely on the page as typed."""
+    words = " ".join(query.split())
+    flat = " ".join(passage.split()).lower()
+    if words and len(words) <= FIND_CHARS and re.search(r"\b" + re.escape(words.lower()) + r"\b", flat):
+        return words.lstrip("-")
+    present = [t for t in query_terms(query) if re.search(r"\b" + re.escape(t) + r"\b", flat)]
+    return max(present, key=len, default="")[:FIND_CHARS].lstrip("-")
+
+
 def safe_path(path: str) -> str:
     """``path`` made absolute, so that it never starts with '-' (an option to the viewer)."""
     return os.path.abspath(path)
 
 
-def open_command(path: str, page: int | None, viewer: str | None, custom: str = "") -> list[str] | None:
-    """The argument list that opens ``path`` at physical ``page`` (1-based), or None for 'use
-    the default app'.
+def open_command(
+    path: str, page: int | None, viewer: str | None, custom: str = "", find: str = ""
+) -> list[str] | None:
+    """The argument list that opens ``path`` at physical ``page`` (1-based) with ``find``
+    (see find_text) in the viewer's search where it has one, or None for 'use the default app'.
 
-    ``custom`` is a command template such as ``myviewer --page {page} {path}``; it is split
-    on spaces before substitution, so a path with spaces (or quotes, ``$``, backticks,
-    newlines) stays one argument, passed as it is.
+    ``custom`` is a command template such as ``myviewer --page {page} {path}`` (``{query}``
+    for the search text); it is split on spaces before substitution, so a path with spaces
+    (or quotes, ``$``, backticks, newlines) stays one argument, passed as it is.
     """
     if page is None or Path(path).suffix.lower() != ".pdf":
         return None
     if custom.strip():
         template = custom.split()
     elif viewer and viewer in VIEWERS:
-        template = VIEWERS[viewer]
+        template = list(VIEWERS[viewer])
+        if find and viewer in FIND_ARGS:
+            at = template.index("{path}")
+            template[at:at] = FIND_ARGS[viewer]
     else:
         return None
     target = safe_path(path)
-    # One pass per item, so a '{page}' inside a file name is never substituted.
-    return [
-        target if part == "{path}" else part.replace("{page}", str(page)).replace("{path}", target)
-        for part in template
-    ]
+    query = " ".join(find.split()).lstrip("-")
+
+    def fill(part: str) -> str:
+        # One placeholder per item, so a '{page}' inside a file name or a query is never substituted.
+        if part == "{path}":
+            return target
+        if "{query}" in part:
+            return part.replace("{query}", query)
+        return part.replace("{page}", str(page)).replace("{path}", target)
+
+    return [fill(part) for part in template if query or "{query}" not in part]
 
 
 def launch(command: list[str]) -> None:

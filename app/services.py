@@ -1,20 +1,25 @@
-"""Qt services around the indexer: each wraps indexer calls into lane jobs and reports
-through signals. The GUI thread never calls llama.cpp, LanceDB or pypdf; these do, on lanes."""
+"""Qt services around the indexer: each wraps indexer calls into lane jobs (app.jobs). Events
+several parts of the window follow (models ready, indexing progress and its end, the two
+phases of a search) are signals; a one-off request (a hit's neighbours, the skipped files)
+answers its own callback; a failure arrives as the exception object. The GUI thread never
+calls llama.cpp, LanceDB or pypdf; these do, on lanes."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.jobs import Lanes, failure_message
+from app.jobs import Lanes
 from indexer.cancel import CancelToken
 from indexer.engine import Engine, EngineOptions
-from indexer.errors import Cancelled
+from indexer.errors import Cancelled, QuarryError
 from indexer.paths import AppPaths
 from indexer.search import SearchOptions
+from indexer.store import StoredChunk
 from indexer.types import Hit, IndexReport, Progress
 from indexer.watch import FolderWatcher
 
@@ -26,7 +31,7 @@ class EngineService(QObject):
     """Loads (and reloads) the models and the store on the models lane."""
 
     ready = Signal(object)  # Engine
-    failed = Signal(str)
+    failed = Signal(object)  # the exception: ModelMissing, ModelInvalid, or what else broke
 
     def __init__(self, paths: AppPaths, lanes: Lanes) -> None:
         super().__init__()
@@ -35,28 +40,25 @@ class EngineService(QObject):
         self.engine: Engine | None = None
 
     def load(self, options: EngineOptions) -> None:
-        self.lanes.models.submit(self._load, options)
+        self.lanes.run(
+            "models", lambda: self._load(options), done=self.ready.emit, failed=self.failed.emit, what="loading the models"
+        )
 
-    def _load(self, options: EngineOptions) -> None:
-        try:
-            engine = Engine(self.paths, options)
-        except Exception as exc:  # noqa: BLE001 - failure_message logs it
-            self.failed.emit(failure_message(exc, "loading models"))
-            return
+    def _load(self, options: EngineOptions) -> Engine:
+        engine = Engine(self.paths, options)
         old, self.engine = self.engine, engine
         if old is not None:
             old.close()
-        self.ready.emit(engine)
+        return engine
 
 
 class IndexService(QObject):
     started = Signal(list)  # paths
     progress = Signal(object)  # Progress
     finished = Signal(object)  # IndexReport
-    failed = Signal(str)
+    failed = Signal(object)  # the exception that ended the run
     stats = Signal(dict)  # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped"}
     folders_changed = Signal(list)  # roots with changes on disk (from the watcher's thread)
-    skipped_ready = Signal(list)  # [(path, reason)] of the files indexing skipped
 
     def __init__(self, engines: EngineService, lanes: Lanes) -> None:
         super().__init__()
@@ -68,21 +70,27 @@ class IndexService(QObject):
         self._waiting: set[Path] = set()
         self.folders_changed.connect(self._on_folders_changed)
         self.finished.connect(lambda _report: self._run_waiting())
-        self.failed.connect(lambda _message: self._run_waiting())
+        self.failed.connect(lambda _exc: self._run_waiting())
 
     def run(self, paths: list[Path]) -> None:
         engine = self.engines.engine
         if engine is None:
-            self.failed.emit("the models are still loading; try again in a moment")
+            self.failed.emit(QuarryError("the models are still loading; try again in a moment"))
             return
-        self._cancel = CancelToken()
+        self._cancel = cancel = CancelToken()
         self.running = True
         self.started.emit(paths)
         if self.watcher is not None:
             for path in paths:
                 if Path(path).is_dir():
                     self.watcher.add(Path(path))
-        self.lanes.index.submit(self._run, engine, paths, self._cancel)
+        self.lanes.run(
+            "index",
+            lambda: self._run(engine, paths, cancel),
+            done=self._finished,
+            failed=self._failed,
+            what="indexing",
+        )
 
     # -- live folders -------------------------------------------------------------------
     def watch(self, engine: Engine) -> None:
@@ -113,7 +121,7 @@ class IndexService(QObject):
     def cancel(self) -> None:
         self._cancel.cancel()
 
-    def _run(self, engine: Engine, paths: list[Path], cancel: CancelToken) -> None:
+    def _run(self, engine: Engine, paths: list[Path], cancel: CancelToken) -> IndexReport:
         last: list[object] = [0.0, ""]
 
         def on_progress(p: Progress) -> None:
@@ -124,42 +132,42 @@ class IndexService(QObject):
             last[0], last[1] = now, p.stage
             self.progress.emit(p)
 
-        try:
-            report: IndexReport = engine.indexer.run(paths, cancel, on_progress)
-        except Exception as exc:  # noqa: BLE001 - failure_message logs it
-            self.running = False
-            self.failed.emit(failure_message(exc, "indexing"))
-            return
+        return engine.indexer.run(paths, cancel, on_progress)
+
+    def _finished(self, report: IndexReport) -> None:
         self.running = False
         self.finished.emit(report)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.running = False
+        self.failed.emit(exc)
 
     def refresh(self) -> None:
         """Read folder and index counts and emit ``stats``. Reads run on the search lane, so
         they answer (from the last consistent state) while the index lane writes."""
         engine = self.engines.engine
         if engine is not None:
-            self.lanes.search.submit(self._stats, engine)
+            self.lanes.run("search", lambda: self._stats(engine), done=self.stats.emit, what="counting documents")
 
-    def _stats(self, engine: Engine) -> None:
+    @staticmethod
+    def _stats(engine: Engine) -> dict:
         docs = list(engine.store.all_documents().values())
-        folders = engine.store.folder_counts(docs)
-        self.stats.emit(
-            {
-                "folders": folders,
-                "documents": sum(1 for d in docs if d.ok),
-                "chunks": sum(d.chunks for d in docs if d.ok),
-                "skipped": sum(1 for d in docs if not d.ok),
-            }
-        )
+        return {
+            "folders": engine.store.folder_counts(docs),
+            "documents": sum(1 for d in docs if d.ok),
+            "chunks": sum(d.chunks for d in docs if d.ok),
+            "skipped": sum(1 for d in docs if not d.ok),
+        }
 
-    def list_skipped(self) -> None:
-        """Read the skipped files and their reasons (on the search lane): ``skipped_ready``."""
+    def list_skipped(self, done: Callable[[list[tuple[str, str]]], None]) -> None:
+        """Read the skipped files and their reasons (on the search lane); ``done([(path, reason)])``."""
         engine = self.engines.engine
         if engine is not None:
-            self.lanes.search.submit(
-                lambda: self.skipped_ready.emit(
-                    sorted((d.path, d.reason) for d in engine.store.all_documents().values() if not d.ok)
-                )
+            self.lanes.run(
+                "search",
+                lambda: sorted((d.path, d.reason) for d in engine.store.all_documents().values() if not d.ok),
+                done=done,
+                what="listing the skipped files",
             )
 
     def remove_folder(self, folder: Path) -> None:
@@ -170,12 +178,12 @@ class IndexService(QObject):
         if self.watcher is not None:
             self.watcher.remove(folder)
 
-        def work() -> None:
+        def work() -> IndexReport:
             engine.store.remove_root(folder)
             engine.store.optimize()
-            self.finished.emit(IndexReport(removed=[folder]))
+            return IndexReport(removed=[folder])
 
-        self.lanes.index.submit(work)
+        self.lanes.run("index", work, done=self.finished.emit, what=f"removing {folder}")
 
 
 class SearchService(QObject):
@@ -183,8 +191,7 @@ class SearchService(QObject):
 
     first_stage = Signal(int, object)  # generation, SearchResult
     reranked = Signal(int, object)
-    failed = Signal(int, str)
-    details_ready = Signal(object, list)  # Hit, [StoredChunk] of the passage and its neighbours
+    failed = Signal(int, object)  # generation, the exception
 
     def __init__(self, engines: EngineService, lanes: Lanes) -> None:
         super().__init__()
@@ -197,45 +204,47 @@ class SearchService(QObject):
     def search(self, query: str) -> int:
         """Start a search; returns its generation. Any search in flight is cancelled."""
         self._cancel.cancel()
-        self._cancel = CancelToken()
+        self._cancel = cancel = CancelToken()
         self.generation += 1
-        self.lanes.search.submit(self._run, self.generation, query, self._cancel, self.options)
+        generation, options = self.generation, self.options
+        self.lanes.run(
+            "search",
+            lambda: self._run(generation, query, cancel, options),
+            failed=lambda exc: self.failed.emit(generation, exc),
+            what="searching",
+        )
         return self.generation
 
-    def details(self, hit: Hit) -> None:
-        """Fetch the passages around a hit for the details pane."""
+    def details(self, hit: Hit, done: Callable[[Hit, list[StoredChunk]], None]) -> None:
+        """Fetch the passages around a hit for the details pane: ``done(hit, [StoredChunk])``
+        gets the passage and its neighbours in document order."""
         engine = self.engines.engine
         if engine is not None:
-            self.lanes.search.submit(self._details, engine, hit)
-
-    def _details(self, engine: Engine, hit: Hit) -> None:
-        ordinal = int(hit.chunk_id.rsplit("-", 1)[-1])
-        chunks = engine.store.chunks_of(hit.doc_id, range(max(0, ordinal - 1), ordinal + 2))
-        self.details_ready.emit(hit, chunks)
+            ordinal = int(hit.chunk_id.rsplit("-", 1)[-1])
+            self.lanes.run(
+                "search",
+                lambda: engine.store.chunks_of(hit.doc_id, range(max(0, ordinal - 1), ordinal + 2)),
+                done=lambda chunks: done(hit, chunks),
+                what="reading the passage",
+            )
 
     def _run(self, generation: int, query: str, cancel: CancelToken, options: SearchOptions) -> None:
         engine = self.engines.engine
         if cancel.cancelled:
             return
         if engine is None:
-            self.failed.emit(generation, "the models are still loading")
-            return
+            raise QuarryError("the models are still loading")
         query = query.strip()
         if not query:
             return  # an empty query only cancels what was in flight
-        try:
-            started = time.perf_counter()
-            searcher = engine.searcher
-            found, timings = searcher.first_stage(query, max(options.candidates, options.k), options.mode)
-            first = searcher.finish(query, found, timings, replace(options, rerank=False), cancel, started)
-            if cancel.cancelled:
-                return
-            self.first_stage.emit(generation, first)
-            if options.rerank and first.hits:
-                final = searcher.finish(query, found, timings, options, cancel, started)
-                if not cancel.cancelled:
-                    self.reranked.emit(generation, final)
-        except Cancelled:
-            return
-        except Exception as exc:  # noqa: BLE001 - failure_message logs it
-            self.failed.emit(generation, failure_message(exc, "search"))
+        started = time.perf_counter()
+        searcher = engine.searcher
+        found, timings = searcher.first_stage(query, max(options.candidates, options.k), options.mode)
+        first = searcher.finish(query, found, timings, replace(options, rerank=False), cancel, started)
+        if cancel.cancelled:
+            raise Cancelled("a newer search replaced this one")
+        self.first_stage.emit(generation, first)
+        if options.rerank and first.hits:
+            final = searcher.finish(query, found, timings, options, cancel, started)
+            if not cancel.cancelled:
+                self.reranked.emit(generation, final)

@@ -5,7 +5,7 @@ questions (out of its domain), from rerank scores computed once and cached.
     python benchmarks/ranking.py collect-books --basedir DIR benchmarks/queries/books-*.jsonl
     python benchmarks/ranking.py collect-beir --basedir DIR ../shared/data/scifact
     python benchmarks/ranking.py compare
-    python benchmarks/ranking.py compare-windows --windows 0 64 128 books-choosing scifact-train-100
+    python benchmarks/ranking.py compare-windows books-choosing scifact-train-100 --windows 0 64 128
 
 `collect-*` run the first stage (hybrid, with BM25 and vector ranks) and the reranker over its
 top candidates once per query, and write them to .cache/ranking/ (git-ignored); `compare`

@@ -91,6 +91,7 @@ class Engine:
             reranker, problem = self._load_reranker(options.reranker, options.reranker_endpoint)
         self.indexer = Indexer(self.store, self.embedder, options.rules)
         self.searcher = Searcher(self.store, self.embedder, reranker, problem, notices=self.worker.take_notices)
+        self.searcher.priority = self.indexer.priority  # a rerank goes before the next embedding batch
 
     def refresh_models(self) -> list[LocalModel]:
         """Look through the model folders again (after a download or an added file)."""

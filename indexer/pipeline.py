@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.cancel import NEVER, CancelToken
+from indexer.cancel import NEVER, CancelToken, SearchFirst
 from indexer.chunking import chunk_pages
 from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
 from indexer.embedding import Embedder
@@ -50,6 +50,53 @@ def _utf8(text: str) -> bool:
     return True
 
 
+PRIOR_BYTES_PER_UNIT: dict[str, int] = {".pdf": 12_000, ".docx": 6_000, ".pptx": 60_000, ".xlsx": 8_000, ".epub": 6_000}
+"""Bytes of file per unit of work (a page read or a passage embedded) assumed for a format
+until files of it have been read in this run; other formats: DEFAULT_BYTES_PER_UNIT."""
+DEFAULT_BYTES_PER_UNIT = 1_500
+MAX_INTERRUPTIONS = 3
+"""How many times searches may stop one embedding batch before it runs to its end."""
+
+
+class WorkMeter:
+    """The work of an indexing run, in pages read plus passages embedded (a reused passage
+    counts as embedded): exact for the files read so far, estimated for the rest from their
+    size at the bytes-per-unit rate of the files of the same format read so far (of any
+    format when none, else PRIOR_BYTES_PER_UNIT). ``done`` never goes down."""
+
+    def __init__(self, files: list[SourceFile]) -> None:
+        self.sizes = [max(1, f.size) for f in files]
+        self.suffixes = [f.path.suffix.lower() for f in files]
+        self.known: dict[int, int] = {}
+        """File position -> its exact work (pages + passages), once it was read."""
+        self.done = 0
+
+    def read(self, position: int, pages: int, passages: int) -> None:
+        """The file at ``position`` was read into ``pages`` pages and ``passages`` passages
+        (0, 0 for a file that was skipped); its pages count as done."""
+        self.known[position] = pages + passages
+        self.done += pages
+
+    def embedded(self, passages: int) -> None:
+        self.done += passages
+
+    def _bytes_per_unit(self, suffix: str) -> float:
+        same = [(self.sizes[i], w) for i, w in self.known.items() if self.suffixes[i] == suffix and w]
+        pairs = same or [(self.sizes[i], w) for i, w in self.known.items() if w]
+        if pairs:
+            return sum(size for size, _ in pairs) / sum(w for _, w in pairs)
+        return float(PRIOR_BYTES_PER_UNIT.get(suffix, DEFAULT_BYTES_PER_UNIT))
+
+    @property
+    def total(self) -> int:
+        estimate = sum(
+            max(1, round(size / self._bytes_per_unit(suffix)))
+            for i, (size, suffix) in enumerate(zip(self.sizes, self.suffixes, strict=True))
+            if i not in self.known
+        )
+        return max(self.done, sum(self.known.values()) + estimate)
+
+
 @dataclass(slots=True)
 class _Plan:
     to_index: list[tuple[SourceFile, DocumentRecord | None]] = field(default_factory=list)
@@ -79,6 +126,8 @@ class Indexer:
         self.embedder = embedder
         self.rules = rules
         self.loader = loader
+        self.priority = SearchFirst()
+        """Shared with the engine's Searcher: embedding waits while a search reranks."""
 
     def run(
         self,
@@ -158,20 +207,21 @@ class Indexer:
         upsert_document_rows(self.store, plan.touched)
         pending = _Pending()
         total = len(plan.to_index)
+        meter = WorkMeter([source for source, _ in plan.to_index])
         extractor = Extractor(self.loader)
         try:
             if plan.to_index:
                 extractor.submit(plan.to_index[0][0].path)
             for done, (source, old) in enumerate(plan.to_index):
                 cancel.raise_if_cancelled()
-                progress(Progress("indexing", done, total, str(source.path)))
+
+                def step(what: str, detail: str = "", done: int = done, path: Path = source.path) -> None:
+                    progress(Progress("indexing", done, total, f"{path}{detail}", meter.done, meter.total, what))
+
+                step("reading")
                 if done + 1 < total:  # the child reads the next file while this one embeds
                     extractor.submit(plan.to_index[done + 1][0].path)
-
-                def step(detail: str, done: int = done, path: Path = source.path) -> None:
-                    progress(Progress("indexing", done, total, f"{path}{detail}"))
-
-                record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step)
+                record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step, meter, done)
                 pending.records.append(record)
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
@@ -180,9 +230,10 @@ class Indexer:
                 if record.ok:
                     (report.updated if old and old.ok else report.added).append(source.path)
                 if pending.n_chunks >= WRITE_BATCH_CHUNKS or len(pending.records) >= 64:
+                    step("writing")
                     self._flush(pending, timer)
                     pending = _Pending()
-            progress(Progress("indexing", total, total))
+            progress(Progress("indexing", total, total, "", meter.done, meter.total, "writing"))
         finally:
             extractor.close()
             # Whatever finished before a cancel is kept: a resumed run picks up the rest.
@@ -199,8 +250,12 @@ class Indexer:
         cancel: CancelToken,
         timer: dict[str, float],
         report: IndexReport,
-        step: Callable[[str], None],
+        step: Callable[..., None],
+        meter: WorkMeter,
+        position: int,
     ) -> tuple[DocumentRecord, list[Chunk], np.ndarray]:
+        """Read, chunk and embed one file; ``step(what, detail)`` reports progress and
+        ``meter`` counts the file's pages and passages as they are done."""
         path = source.path
         base = DocumentRecord(
             doc_id=doc_id_for(path),
@@ -234,6 +289,7 @@ class Indexer:
             reason = str(exc) if isinstance(exc, QuarryError) else f"cannot be read: {exc.strerror or exc}"
             log.info("skipped %s: %s", path, reason)
             report.skipped.append(Skipped(path, reason))
+            meter.read(position, 0, 0)
             return replace(base, reason=reason), [], empty
         t1 = time.perf_counter()
         report.pages_read += len(document.pages)
@@ -250,10 +306,13 @@ class Indexer:
             chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location) for c in stored]
             report.chunks_reused += len(chunks)
             timer["chunk"] += time.perf_counter() - t1
+            meter.read(position, len(document.pages), len(chunks))
+            meter.embedded(len(chunks))
             return replace(record, chunks=len(chunks)), chunks, vectors
         chunks = chunk_pages(document.pages, title, self.embedder.count_tokens)
         t2 = time.perf_counter()
         timer["chunk"] += t2 - t1
+        meter.read(position, len(document.pages), len(chunks))
         if not chunks:
             reason = "no text found (scanned images or an empty document)"
             report.skipped.append(Skipped(path, reason))
@@ -262,12 +321,31 @@ class Indexer:
         for start in range(0, len(chunks), EMBED_BATCH_CHUNKS):
             cancel.raise_if_cancelled()
             texts = [c.indexed_text for c in chunks[start : start + EMBED_BATCH_CHUNKS]]
-            parts.append(self.embedder.embed_documents(texts, cancel))
-            if len(chunks) > EMBED_BATCH_CHUNKS:
-                step(f" — {min(start + EMBED_BATCH_CHUNKS, len(chunks))} of {len(chunks)} passages")
+            step("embedding", f" — {start} of {len(chunks)} passages" if len(chunks) > EMBED_BATCH_CHUNKS else "")
+            parts.append(self._embed_batch(texts, cancel))
+            meter.embedded(len(texts))
         timer["embed"] += time.perf_counter() - t2
         report.chunks_embedded += len(chunks)
         return replace(record, chunks=len(chunks)), chunks, np.concatenate(parts)
+
+    def _embed_batch(self, texts: list[str], cancel: CancelToken) -> np.ndarray:
+        """Embed one batch, giving way to searches: it waits while one reranks, and one that
+        starts stops the batch (at the worker's next decode) to embed it again after. A batch
+        is stopped at most MAX_INTERRUPTIONS times, so indexing always moves on."""
+        for attempt in range(MAX_INTERRUPTIONS + 1):
+            self.priority.wait_turn(cancel)
+            if attempt == MAX_INTERRUPTIONS:
+                return self.embedder.embed_documents(texts, cancel)
+            token = self.priority.interruptible(cancel)
+            try:
+                return self.embedder.embed_documents(texts, token)
+            except Cancelled:
+                if cancel.cancelled:
+                    raise
+                log.debug("embedding batch stopped for a search; it runs again after it")
+            finally:
+                self.priority.release(token)
+        raise AssertionError("unreachable")
 
     def _flush(self, pending: _Pending, timer: dict[str, float]) -> None:
         if not pending.records:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.cancel import NEVER, CancelToken
+from indexer.cancel import NEVER, CancelToken, SearchFirst
 from indexer.catalogue import entry_for_file
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE, RERANK_WINDOW_WORDS
 from indexer.embedding import Embedder
@@ -105,6 +105,8 @@ class Searcher:
         self.reranker = reranker
         self.reranker_problem = reranker_problem
         self.notices = notices
+        self.priority = SearchFirst()
+        """Shared with the engine's Indexer (Engine sets one for both): a rerank goes first."""
 
     @property
     def topic_gate(self) -> Bounds | None:
@@ -204,7 +206,8 @@ class Searcher:
                 deadline = time.monotonic() + options.deadline_s if options.deadline_s else None
                 try:
                     passages = [c.chunk.rerank_text(query, options.rerank_window) for c in found]
-                    result = self.reranker.score(query, passages, cancel, deadline)
+                    with self.priority.searching():  # indexing waits before its next batch
+                        result = self.reranker.score(query, passages, cancel, deadline)
                 except Cancelled:
                     raise
                 except EndpointError as exc:  # late, unreachable or malformed: said, not a bug

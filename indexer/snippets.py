@@ -20,6 +20,17 @@ def query_terms(query: str) -> list[str]:
     return [t for t in dict.fromkeys(terms) if t not in STOPWORDS and len(t) > 1]
 
 
+def term_pattern(query: str) -> re.Pattern[str] | None:
+    """A pattern matching the query's words in a text (case-insensitive), or None when the
+    query has none worth marking. Words of four letters or more also match their inflections
+    (train -> trains); short ones only match whole, so "we" never lights up "weep"."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    parts = [re.escape(t) + (r"\w*" if len(t) >= 4 else r"\b") for t in terms]
+    return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE)
+
+
 def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= width:

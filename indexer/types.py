@@ -78,7 +78,21 @@ class Progress:
     """'scanning', 'indexing', 'finishing' or 'done'."""
     done: int
     total: int
+    """For 'indexing': files done and files to read."""
     current: str = ""
+    work_done: int = 0
+    """Work done so far in an indexing run: pages read plus passages embedded (or reused)."""
+    work_total: int = 0
+    """All the run's work in the same units: exact for the files read so far, estimated from
+    their size for the rest (indexer.pipeline.WorkMeter); 0 when unknown. It may change as
+    files are read; ``work_done`` never goes down."""
+    step: str = ""
+    """What runs now within 'indexing': 'reading', 'embedding' or 'writing'."""
+
+    @property
+    def fraction(self) -> float | None:
+        """Work done over work total, 0..1; None when the total is unknown."""
+        return min(1.0, self.work_done / self.work_total) if self.work_total > 0 else None
 
 
 ProgressCallback = Callable[[Progress], None]

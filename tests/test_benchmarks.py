@@ -59,3 +59,9 @@ def test_endpoints_benchmark_runs():
     assert set(result["rerank_ms"]) == {"tei", "cohere", "llama-server"}
     assert result["requests_per_rerank"] == {"tei": 2, "cohere": 1, "llama-server": 1}
     assert result["embed_query_ms"]["median"] > 0
+
+
+def test_search_while_indexing_benchmark_runs():
+    result = run("benchmarks/search_while_indexing.py", str(GOLDEN), "--queries", "1", "--min-passages", "1")
+    assert [r["yielding"] for r in result["runs"]] == [False, True, None]
+    assert all(r["searches"][0]["candidates"] > 0 for r in result["runs"])

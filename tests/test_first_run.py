@@ -23,7 +23,7 @@ def bare_window(qtbot, tmp_path: Path, monkeypatch):
     window.show()
     with qtbot.waitSignal(engines.failed, timeout=30_000) as failed:
         engines.load(window.preferences.engine_options)
-    assert "no embedder model" in failed.args[0]
+    assert "no embedder model" in str(failed.args[0])
     yield window
     window.indexing.stop_watching()
     lanes.shutdown()

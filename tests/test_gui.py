@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from app.main import build_window
-from app.opener import open_command
+from app.opener import find_text, open_command
 from app.widgets.main_window import MainWindow
 from indexer.engine import EngineOptions
 from indexer.paths import AppPaths
@@ -170,7 +170,9 @@ def test_open_uses_the_configured_viewer_at_the_page(qtbot, app_window, tmp_path
     app_window.viewer = "okular"
     app_window.results.setCurrentIndex(app_window.model.index(0))
     app_window.open_hit()
-    assert app_window.opened_commands == [["okular", "-p", str(hit.page), hit.path]]
+    find = find_text("sending a man by telegraph", hit.text)
+    assert find in "sending a man by telegraph".split() and find in hit.text.lower()  # a query word on the page
+    assert app_window.opened_commands == [["okular", "-p", str(hit.page), f"--find={find}", hit.path]]
 
 
 @pytest.mark.parametrize(
@@ -209,8 +211,8 @@ def test_skipped_files_are_shown_with_their_reasons(qtbot, app_window, tmp_path:
         drop(app_window, [folder])
     qtbot.waitUntil(lambda: app_window.skipped_button.isVisible(), timeout=10_000)
     assert app_window.skipped_button.text() == "2 files skipped — show"
-    with qtbot.waitSignal(app_window.indexing.skipped_ready, timeout=10_000):
-        qtbot.mouseClick(app_window.skipped_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(app_window.skipped_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: hasattr(app_window, "skipped_box"), timeout=10_000)
     details = app_window.skipped_box.detailedText()
     assert "empty.pdf" in details and "empty file" in details and "binary content" in details
 
@@ -232,6 +234,9 @@ def test_a_weak_result_set_is_shown_under_a_banner(qtbot, app_window, tmp_path: 
     app_window.results.setCurrentIndex(app_window.model.index(0))
     details = app_window.details.toPlainText()
     assert "First stage #" in details and "rerank score" in details and "weak" in details
+    # A text file has no page to show: the text view marks the passage among its neighbours.
+    assert app_window.details_stack.currentIndex() == 0 and not app_window.page_view_button.isVisible()
+    qtbot.waitUntil(lambda: "background-color" in app_window.details.toHtml(), timeout=10_000)
 
 
 def test_a_crash_in_the_inference_worker_leaves_the_window_and_its_results(qtbot, app_window, tmp_path: Path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.opener import VIEWERS, launch, open_command
+from app.opener import VIEWERS, find_text, launch, open_command
 from tests.conftest import SHARED
 
 HOSTILE = [
@@ -89,3 +89,41 @@ def test_launch_runs_without_a_shell(tmp_path: Path):
         __import__("time").sleep(0.05)
     assert marker.read_text() == name
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+@pytest.mark.parametrize(
+    ("viewer", "expected"),
+    [
+        ("evince", ["evince", "--page-index=7", "--find=boiler pressure", "/d/a b.pdf"]),
+        ("okular", ["okular", "-p", "7", "--find=boiler pressure", "/d/a b.pdf"]),
+        ("zathura", ["zathura", "-P", "7", "--find=boiler pressure", "/d/a b.pdf"]),
+        ("sumatrapdf", ["SumatraPDF.exe", "-page", "7", "-search", "boiler pressure", "/d/a b.pdf"]),
+    ],
+)
+def test_each_viewer_opens_at_the_page_with_the_query_in_its_search(viewer: str, expected: list[str]):
+    assert open_command("/d/a b.pdf", 7, viewer, find="boiler pressure") == expected
+    assert open_command("/d/a b.pdf", 7, viewer, find="") == [i for i in expected if "boiler" not in i and i != "-search"]
+
+
+def test_preview_has_no_search_and_opens_at_the_page():
+    command = open_command("/d/a b.pdf", 7, "preview", find="boiler pressure")
+    assert command == open_command("/d/a b.pdf", 7, "preview")
+    assert command[-2:] == ["/d/a b.pdf", "7"] and not any("boiler" in item for item in command)
+
+
+def test_the_search_text_is_what_the_page_holds():
+    passage = "Check the boiler pressure gauge monthly.\nA pressure under 1 bar needs topping up."
+    assert find_text("boiler pressure", passage) == "boiler pressure"  # word for word on the page
+    assert find_text("what pressure should the boiler have", passage) == "pressure"  # longest word present
+    assert find_text("vitamin D", passage) == ""
+
+
+@pytest.mark.parametrize("viewer", ["evince", "okular", "zathura", "sumatrapdf"])
+def test_a_hostile_query_stays_one_argument_and_never_an_option(viewer: str):
+    query = "--print-to-default $(touch pwned) {page}\n`id`"
+    command = open_command("/d/a.pdf", 3, viewer, find=query)
+    assert command is not None and command[-1] == "/d/a.pdf"
+    holding = [item for item in command if "pwned" in item]
+    assert len(holding) == 1
+    assert not holding[0].startswith("--print") and "{page}" in holding[0] and "\n" not in holding[0]
+    assert "--print-to-default" not in command

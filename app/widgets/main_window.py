@@ -8,7 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -28,14 +37,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.opener import detect_viewer, launch, open_command
+from app.jobs import describe
+from app.opener import detect_viewer, find_text, launch, open_command
 from app.qtmodels import HitRole, HitsModel
 from app.services import EngineService, IndexService, SearchService
 from app.settings_service import SettingsService
+from app.widgets.failure import failure_box
 from app.widgets.first_run import FirstRunPanel
+from app.widgets.preview import PagePreview
 from app.widgets.results_view import WEAK_BANNER, ResultsView, highlight, why_this_hit
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
+from indexer.errors import ModelInvalid, ModelMissing
+from indexer.eta import TimeLeft, say_time_left
 from indexer.loaders import FORMAT_NAMES
 from indexer.types import Hit, IndexReport, Progress, SearchResult
 
@@ -44,6 +58,8 @@ log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_MS = 250
 PROGRESS_DELAY_MS = 600
 """Work shorter than this never shows a progress bar, so nothing flickers."""
+PROGRESS_STEPS = 1000
+STEP_WORDS = {"reading": "Reading", "embedding": "Embedding", "writing": "Writing"}
 STATS_REFRESH_MS = 2000
 """While indexing, folder and document counts refresh this often."""
 
@@ -69,6 +85,11 @@ class MainWindow(QMainWindow):
         self.generation = 0
         self.reranked = False
         self.folder_stats: dict[str, tuple[int, int]] = {}
+        self.failure: QMessageBox | None = None
+        self.time_left = TimeLeft()
+        self.progress_shown = 0
+        """The bar's value: the largest fraction of the work seen in this run (x PROGRESS_STEPS)."""
+        """The last failure report shown (tests read it)."""
         self.setWindowTitle("Quarry")
         self.setAcceptDrops(True)
         self._build()
@@ -123,10 +144,24 @@ class MainWindow(QMainWindow):
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         self.details.setPlaceholderText("Select a result to read its passage here; double-click to open the file.")
+        self.page_view_button = QPushButton("Show the page")
+        self.page_view_button.setFlat(True)
+        self.page_view_button.setVisible(False)
+        text_pane = QWidget()
+        text_layout = QVBoxLayout(text_pane)
+        text_layout.setContentsMargins(0, 0, 0, 0)
+        text_layout.addWidget(self.page_view_button, 0, Qt.AlignmentFlag.AlignLeft)
+        text_layout.addWidget(self.details, 1)
+        self.preview = PagePreview(self.engines.lanes)
+        self.details_stack = QStackedWidget()
+        self.details_stack.addWidget(text_pane)
+        self.details_stack.addWidget(self.preview)
+        self.prefer_text = False
+        """The person chose the text view over the page preview; kept until they switch back."""
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.pages)
-        self.splitter.addWidget(self.details)
+        self.splitter.addWidget(self.details_stack)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([220, 620, 400])
@@ -181,8 +216,7 @@ class MainWindow(QMainWindow):
         self.addAction(preferences_action)
         self.preferences.reranker_changed.connect(self.on_reranker_changed)
         self.first_run.models_ready.connect(self.on_first_run_models_ready)
-        self.skipped_button.clicked.connect(self.indexing.list_skipped)
-        self.indexing.skipped_ready.connect(self.show_skipped)
+        self.skipped_button.clicked.connect(lambda: self.indexing.list_skipped(self.show_skipped))
         self.reindex_button.clicked.connect(self.reindex_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.cancel_button.clicked.connect(self.indexing.cancel)
@@ -192,6 +226,8 @@ class MainWindow(QMainWindow):
         self.results.activated.connect(self.open_hit)
         self.results.customContextMenuRequested.connect(self._context_menu)
         self.results.selectionModel().currentChanged.connect(self._show_details)
+        self.preview.text_view_requested.connect(lambda: self.set_page_view(False))
+        self.page_view_button.clicked.connect(lambda: self.set_page_view(True))
         self.engines.ready.connect(self.on_engine_ready)
         self.engines.failed.connect(self.on_engine_failed)
         self.indexing.started.connect(self.on_index_started)
@@ -202,7 +238,7 @@ class MainWindow(QMainWindow):
         self.searching.first_stage.connect(self.on_first_stage)
         self.searching.reranked.connect(self.on_reranked)
         self.searching.failed.connect(self.on_search_failed)
-        self.searching.details_ready.connect(self.on_details)
+        self.engines.lanes.on_failure = self.report_failure
 
     # -- window state ---------------------------------------------------------------
     def _restore(self) -> None:
@@ -267,9 +303,17 @@ class MainWindow(QMainWindow):
         self._show_result(result, reranked=True)
         self._set_notice(self._notice_for(result))
 
-    def on_search_failed(self, generation: int, message: str) -> None:
-        if generation == self.generation:
-            self._set_notice(message)
+    def on_search_failed(self, generation: int, exc: BaseException) -> None:
+        """A QuarryError ('the models are still loading') goes to the line above the results;
+        a bug also opens the report with its details."""
+        if generation != self.generation:
+            return
+        report = describe(exc, "searching")
+        if report.silent:
+            return
+        self._set_notice(html.escape(report.message))
+        if report.details:
+            self.report_failure("searching", exc)
 
     def _rerank_problem(self) -> str:
         engine = self.engines.engine
@@ -332,9 +376,34 @@ class MainWindow(QMainWindow):
         hit: Hit | None = index.data(HitRole) if index.isValid() else None
         if hit is None:
             self.details.clear()
+            self.preview.clear()
+            self.details_stack.setCurrentIndex(0)
+            self.page_view_button.setVisible(False)
             return
         self._render_details(hit, [])
-        self.searching.details(hit)
+        self.searching.details(hit, self.on_details)
+        self._show_page_view()
+
+    @staticmethod
+    def has_page_view(hit: Hit) -> bool:
+        return hit.page is not None and Path(hit.path).suffix.lower() == ".pdf"
+
+    def _show_page_view(self) -> None:
+        """A PDF hit shows its page (unless the text view was chosen); others their text."""
+        hit = self.current_hit()
+        paged = hit is not None and self.has_page_view(hit)
+        self.page_view_button.setVisible(paged and self.prefer_text)
+        if not paged or self.prefer_text:
+            self.details_stack.setCurrentIndex(0)
+            return
+        self.details_stack.setCurrentWidget(self.preview)
+        if self.preview.hit != hit or self.preview.query != self.results.query:
+            self.preview.show_hit(hit, self.results.query)
+
+    def set_page_view(self, on: bool) -> None:
+        """Switch the details pane between the page preview and the text view."""
+        self.prefer_text = not on
+        self._show_page_view()
 
     def on_details(self, hit: Hit, chunks: list) -> None:
         if hit == self.current_hit():
@@ -350,16 +419,25 @@ class MainWindow(QMainWindow):
             where = "before" if chunk.ordinal < int(hit.chunk_id.rsplit("-", 1)[-1]) else "after"
             parts.append((where, f"<p style='color:gray'>{html.escape(chunk.text)}</p>"))
         body = "".join(p for w, p in parts if w == "before")
-        body += f"<p>{highlight(hit.text, self.results.query)}</p>"
+        mark = QColor(self.palette().color(QPalette.ColorRole.Highlight))
+        mark.setAlpha(60)
+        body += (
+            f"<a name='passage'></a><p style='background-color: rgba({mark.red()}, {mark.green()}, {mark.blue()}, 60)'>"
+            f"{highlight(hit.text, self.results.query)}</p>"
+        )
         body += "".join(p for w, p in parts if w == "after")
         self.details.setHtml(
             f"<h3>{html.escape(Path(hit.path).name)}{page}</h3>"
             f"<p style='color:gray'>{html.escape(hit.path)}</p>{body}"
             f"<p style='color:gray'>{why_this_hit(hit)}</p>"
         )
+        if chunks:
+            self.details.scrollToAnchor("passage")
 
     def command_for(self, hit: Hit) -> list[str] | None:
-        return open_command(hit.path, hit.page, self.viewer, self.custom_open)
+        return open_command(
+            hit.path, hit.page, self.viewer, self.custom_open, find=find_text(self.results.query, hit.text)
+        )
 
     def open_hit(self, index: QModelIndex | None = None) -> None:
         hit = index.data(HitRole) if index is not None and index.isValid() else self.current_hit()
@@ -431,17 +509,30 @@ class MainWindow(QMainWindow):
 
     def on_index_started(self, paths: list[Path]) -> None:
         self.progress_bar.setRange(0, 0)
+        self.time_left = TimeLeft()
+        self.progress_shown = 0
         self.progress_label.setText(f"Scanning {', '.join(p.name for p in paths)}…")
         self.progress_timer.start()
         self.stats_timer.start()
 
     def on_index_progress(self, progress: Progress) -> None:
-        if progress.stage == "indexing" and progress.total:
-            self.progress_bar.setRange(0, progress.total)
-            self.progress_bar.setValue(progress.done)
-            name = Path(progress.current).name if progress.current else ""
-            name = name if len(name) < 70 else name[:67] + "…"
-            self.progress_label.setText(f"Indexing {progress.done} of {progress.total} files  {name}")
+        """The bar follows the work (pages read and passages embedded), never the file count,
+        and never moves back; the line says what runs, on which file, and the time left."""
+        fraction = progress.fraction
+        if progress.stage == "indexing" and fraction is not None:
+            self.progress_shown = max(self.progress_shown, round(PROGRESS_STEPS * fraction))
+            self.progress_bar.setRange(0, PROGRESS_STEPS)
+            self.progress_bar.setValue(self.progress_shown)
+            name = Path(progress.current.split(" — ")[0]).name if progress.current else ""
+            name = name if len(name) < 60 else name[:57] + "…"
+            step = STEP_WORDS.get(progress.step, "Indexing")
+            left = say_time_left(self.time_left.update(progress.work_done, progress.work_total))
+            files = f"file {min(progress.done + 1, progress.total)} of {progress.total}"
+            self.progress_label.setText(f"{step} {name} · {files}" + (f" · {left}" if left else ""))
+            self.progress_bar.setFormat(f"%p% of {progress.work_total} pages and passages")
+            self.progress_bar.setToolTip(
+                f"{progress.work_done} of about {progress.work_total} pages read and passages embedded"
+            )
         elif progress.stage == "finishing":
             self.progress_label.setText("Finishing…")
 
@@ -458,11 +549,11 @@ class MainWindow(QMainWindow):
         if self.search_field.text().strip():
             self.search_now()
 
-    def on_index_failed(self, message: str) -> None:
+    def on_index_failed(self, exc: BaseException) -> None:
         self.progress_timer.stop()
         self.stats_timer.stop()
         self.progress_row.setVisible(False)
-        self.show_error("Indexing failed", message)
+        self.report_failure("indexing", exc)
 
     def on_stats(self, stats: dict) -> None:
         self.folder_stats = stats["folders"]
@@ -527,19 +618,29 @@ class MainWindow(QMainWindow):
         if self.search_field.text().strip():
             self.search_now()
 
-    def on_engine_failed(self, message: str) -> None:
-        """No usable models: offer to download them or to use a file, instead of failing."""
-        self.index_label.setText("Models missing")
-        self.first_run.show_reason(message)
-        self.pages.setCurrentWidget(self.first_run)
+    def on_engine_failed(self, exc: BaseException) -> None:
+        """No usable model: offer to download one or to use a file. Anything else (the index
+        cannot be opened, the inference worker does not start, a bug) says what failed and
+        keeps its details; the download panel would not help there."""
+        if isinstance(exc, (ModelMissing, ModelInvalid)):
+            self.index_label.setText("Models missing" if isinstance(exc, ModelMissing) else "Model not usable")
+            self.first_run.show_reason(str(exc))
+            self.pages.setCurrentWidget(self.first_run)
+            return
+        report = describe(exc, "loading the models")
+        self.index_label.setText("Quarry could not start")
+        self._show_empty(
+            f"Quarry could not start<br><span style='font-size:11pt'>{html.escape(report.message)}</span>"
+        )
+        self.report_failure("loading the models", exc)
 
     def on_first_run_models_ready(self) -> None:
         self.index_label.setText("Loading models…")
         self.engines.load(self.preferences.engine_options)
 
-    def show_error(self, title: str, message: str, details: str = "") -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
-        copy.clicked.disconnect()
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details or message))
-        box.open()
+    def report_failure(self, what: str, exc: BaseException) -> None:
+        """Show a failed job (app.jobs.describe): nothing for Cancelled, a QuarryError's
+        message, or a short message with its traceback behind "Copy details"."""
+        box = failure_box(self, "Quarry", what, exc)
+        if box is not None:
+            self.failure = box

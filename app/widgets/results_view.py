@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QPainter, QPalette, QTextDocument
+from PySide6.QtCore import QMimeDatabase, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QIcon, QPainter, QPalette, QPen, QTextDocument
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.qtmodels import HitRole
-from indexer.snippets import query_terms
+from indexer.snippets import term_pattern
 from indexer.types import Hit
 
 BAR_WIDTH = 56
 PADDING = 8
+ICON_SIZE = 24
 
 
 def highlight(text: str, query: str) -> str:
-    """HTML-escaped text with the query's words in bold."""
-    escaped = html.escape(text)
-    terms = query_terms(query)
-    if not terms:
-        return escaped
-    # Words of four letters or more also match their inflections (train -> trains); short
-    # ones only match whole, so "we" never lights up "weep" or "Weybridge".
-    parts = [re.escape(html.escape(t)) + (r"\w*" if len(t) >= 4 else r"\b") for t in terms]
-    pattern = re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE)
-    return pattern.sub(lambda m: f"<b>{m.group(0)}</b>", escaped)
+    """HTML-escaped text with the query's words in bold (indexer.snippets.term_pattern)."""
+    pattern = term_pattern(query)
+    if pattern is None:
+        return html.escape(text)
+    out, at = [], 0
+    for match in pattern.finditer(text):
+        out.append(html.escape(text[at : match.start()]))
+        out.append(f"<b>{html.escape(match.group(0))}</b>")
+        at = match.end()
+    out.append(html.escape(text[at:]))
+    return "".join(out)
 
 
 WEAK_BANNER = "No strong matches — closest passages"
@@ -51,16 +52,34 @@ def why_this_hit(hit: Hit) -> str:
 
 
 def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
+    """Four levels: the document's title (large, bold), where the passage is (file, page,
+    folder; muted), the snippet with the query's words in bold, and how it was ranked (small,
+    muted)."""
     path = Path(hit.path)
-    page = f" · {html.escape(hit.where)}" if hit.where else ""
+    title = hit.title.strip() or path.stem
+    where = " · ".join(x for x in (path.name if title != path.name else "", hit.where, str(path.parent)) if x)
     score = "not reranked" if hit.score is None else f"score {hit.score:.2f}"
     return (
-        f"<div><b>{html.escape(path.name)}</b>"
-        f"<span style='color:{muted}'>{page} · {html.escape(str(path.parent))}</span></div>"
-        f"<div>{highlight(hit.snippet, query)}</div>"
+        f"<div style='font-size:large; font-weight:600'>{html.escape(title)}</div>"
+        f"<div style='color:{muted}'>{html.escape(where)}</div>"
+        f"<div style='margin-top:3px'>{highlight(hit.snippet, query)}</div>"
         f"<div style='color:{muted}; font-size:small'>#{hit.rank} · {score} · {html.escape(method)}"
         f" (first stage #{hit.first_stage_rank})</div>"
     )
+
+
+_ICONS: dict[str, QIcon] = {}
+
+
+def file_icon(path: str, style: QStyle) -> QIcon:
+    """The desktop's icon for the file's type (by its name, never by reading it), else the
+    style's file icon; one per suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _ICONS:
+        mime = QMimeDatabase().mimeTypeForFile(path, QMimeDatabase.MatchMode.MatchExtension)
+        fallback = style.standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+        _ICONS[suffix] = QIcon.fromTheme(mime.iconName(), QIcon.fromTheme(mime.genericIconName(), fallback))
+    return _ICONS[suffix]
 
 
 class HitDelegate(QStyledItemDelegate):
@@ -71,7 +90,10 @@ class HitDelegate(QStyledItemDelegate):
     def _document(self, option: QStyleOptionViewItem, hit: Hit) -> QTextDocument:
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
-        muted = option.palette.color(QPalette.ColorRole.PlaceholderText).name()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        # On the selection colour the placeholder grey is unreadable: the selection's own text.
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
+        muted = option.palette.color(role).name()
         result = self.view.model().result
         method = result.method if result else ""
         doc.setHtml(hit_html(hit, self.view.query, method, muted))
@@ -103,6 +125,14 @@ class HitDelegate(QStyledItemDelegate):
         painter.setPen(option.palette.color(QPalette.ColorRole.Text))
         label = "—" if hit.score is None else f"{hit.score:.2f}"
         painter.drawText(QRectF(bar.left(), bar.bottom() + 2, BAR_WIDTH, 18), Qt.AlignmentFlag.AlignCenter, label)
+        if style:
+            icon = file_icon(hit.path, style)
+            icon.paint(painter, int(bar.left() + (BAR_WIDTH - ICON_SIZE) / 2), int(bar.bottom() + 22), ICON_SIZE, ICON_SIZE)
+        if option.state & QStyle.StateFlag.State_HasFocus and self.view.hasFocus():
+            # A focus ring a person can see on any palette: the highlight colour, 2 px.
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 2))
+            painter.drawRoundedRect(QRectF(rect).adjusted(1, 1, -1, -1), 4, 4)
         doc = self._document(option, hit)
         painter.translate(rect.left() + BAR_WIDTH + 2 * PADDING, rect.top() + PADDING // 2)
         context = QAbstractTextDocumentLayout.PaintContext()
@@ -119,7 +149,7 @@ class HitDelegate(QStyledItemDelegate):
         hit: Hit = index.data(HitRole)
         option.rect.setWidth(self.view.viewport().width())
         doc = self._document(option, hit)
-        return QSize(int(doc.idealWidth()), int(max(doc.size().height(), 44) + PADDING))
+        return QSize(int(doc.idealWidth()), int(max(doc.size().height(), 64) + PADDING))
 
 
 class ResultsView(QListView):
