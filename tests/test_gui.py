@@ -153,7 +153,7 @@ def test_unusable_reranker_still_shows_results_with_a_notice(qtbot, app_window, 
     qtbot.waitUntil(lambda: app_window.model.rowCount() > 0, timeout=5_000)
     assert Path(app_window.model.hits[0].path).name == "boiler-maintenance.md"
     assert app_window.notice.isVisible()
-    assert "no classification head" in app_window.notice.text()
+    assert "not a reranker" in app_window.notice.text()
 
 
 def test_open_uses_the_configured_viewer_at_the_page(qtbot, app_window, tmp_path: Path):
