@@ -128,10 +128,14 @@ def collect_beir(args: argparse.Namespace) -> None:
                 record["label"] = {"file": None}
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
-    out = CACHE / f"{folder.name}-{args.split}{'-' + str(args.limit) if args.limit else ''}{_suffix(args.window)}.jsonl"
+    part = f"-{args.limit}" if args.limit else f"-half-{args.half}" if args.half else ""
+    out = CACHE / f"{folder.name}-{args.split}{part}{_suffix(args.window)}.jsonl"
     query_ids = sorted(dataset.queries)
     if args.limit and args.limit < len(query_ids):
         query_ids = sorted(random.Random(0).sample(query_ids, args.limit))
+    elif args.half:  # two fixed halves: one to choose on, one to report untouched
+        first = set(random.Random(0).sample(query_ids, len(query_ids) // 2))
+        query_ids = [q for q in query_ids if (q in first) == (args.half == "a")]
     with out.open("w", encoding="utf-8") as handle:
         for n, qid in enumerate(query_ids, start=1):
             record = _record(searcher, reranker, dataset.queries[qid], DEPTH, CANDIDATES, args.window)
@@ -382,6 +386,7 @@ def main() -> None:
     p.add_argument("--off-topic", action="store_true", help="the off-topic sets of benchmarks/topic_queries.py instead")
     p.add_argument("dataset", type=Path)
     p.add_argument("--limit", type=int, help="a fixed random sample of this many queries")
+    p.add_argument("--half", choices=["a", "b"], help="one of two fixed random halves of the queries")
     for p in sub.choices.values():
         p.add_argument("--window", type=int, default=0, help="words of each passage the reranker reads (0: all)")
     p = sub.add_parser("compare")
