@@ -136,9 +136,10 @@ def test_a_deadline_cut_ranks_scored_before_unscored(searcher):
 )
 def test_an_answer_the_reranker_buries_is_top_3_by_default(searcher, query, name, page):
     """Out of its domain the test reranker is sure of passages that merely share a word; on its
-    score alone the answering page falls out of the top 3. The default ranking (RRF of rerank
-    and first-stage order, weighted by how far the embedder agrees with the reranker) keeps it."""
-    alone = searcher.search(query, SearchOptions(k=10, ranking="rerank", topic_gate=False))
+    score alone (reading whole passages) the answering page falls out of the top 3. The default
+    ranking (RRF of rerank and first-stage order, weighted by how far the embedder agrees with
+    the reranker, over query-centred windows) keeps it."""
+    alone = searcher.search(query, SearchOptions(k=10, ranking="rerank", topic_gate=False, rerank_window=0))
     assert (name, page) not in [(Path(h.path).name, h.page) for h in alone.hits[:3]]
     default = searcher.search(query, SearchOptions(k=10))
     assert (name, page) in [(Path(h.path).name, h.page) for h in default.hits[:3]]
