@@ -126,6 +126,7 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         device=args.device or saved.device,
         threads=saved.threads,
         cpu_variant=saved.cpu_variant or None,
+        ocr=saved.ocr,
         **extra,
     )
 
@@ -142,8 +143,7 @@ def _progress_printer() -> Any:
             if now - last[0] < (0.1 if tty else 2.0) and p.done < p.total:
                 return
             last[0] = now
-            name = Path(p.current).name if p.current else ""
-            line = f"[{p.done}/{p.total}] {name}"[:100]
+            line = f"[{p.done}/{p.total}] {p.label}"[:100]
             print(f"\r{line:<100}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
         elif p.stage == "finishing" and tty:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
@@ -255,6 +255,7 @@ def result_json(result: Any) -> dict[str, Any]:
                 "page": h.page,
                 "location": h.where,
                 "snippet": h.snippet,
+                "ocr": h.ocr,
                 "first_stage_rank": h.first_stage_rank,
                 "bm25_rank": h.bm25_rank,
                 "vector_rank": h.vector_rank,

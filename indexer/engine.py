@@ -35,6 +35,8 @@ class EngineOptions:
     reset_on_mismatch: bool = True
     cpu_variant: str | None = None
     """A llama.cpp CPU variant to force (indexer.runtime.variants); None: a proven one."""
+    ocr: bool = True
+    """Recognise scanned pages and images while indexing (indexer.ocr)."""
 
     @classmethod
     def from_settings(cls, chosen: Settings) -> EngineOptions:
@@ -46,6 +48,7 @@ class EngineOptions:
             threads=chosen.threads,
             rules=chosen.rules,
             cpu_variant=chosen.cpu_variant or None,
+            ocr=chosen.ocr,
         )
 
 
@@ -75,7 +78,7 @@ class Engine:
         problem = ""
         if options.use_reranker:
             reranker, problem = self._load_reranker(options.reranker)
-        self.indexer = Indexer(self.store, self.embedder, options.rules)
+        self.indexer = Indexer(self.store, self.embedder, options.rules, ocr=options.ocr)
         self.searcher = Searcher(self.store, self.embedder, reranker, problem, notices=self.worker.take_notices)
 
     def refresh_models(self) -> list[LocalModel]:

@@ -25,6 +25,8 @@ from indexer.embedding import Embedder
 from indexer.errors import Cancelled, QuarryError
 from indexer.extract import DEFAULT_LOADER, Extractor
 from indexer.normalise import normalise_document
+from indexer.ocr import ENGINE_MISSING_REASON, OCR_OFF_REASON
+from indexer.ocr import available as ocr_available
 from indexer.scan import ScanRules, scan
 from indexer.store import DocumentRecord, Store, doc_id_for, upsert_document_rows
 from indexer.types import Chunk, IndexReport, Progress, ProgressCallback, Skipped, SourceFile, no_progress
@@ -66,13 +68,20 @@ class _Pending:
 
 class Indexer:
     def __init__(
-        self, store: Store, embedder: Embedder, rules: ScanRules = ScanRules(), loader: str = DEFAULT_LOADER
+        self,
+        store: Store,
+        embedder: Embedder,
+        rules: ScanRules = ScanRules(),
+        loader: str = DEFAULT_LOADER,
+        ocr: bool = True,
     ) -> None:
-        """``loader`` names the function the reader process calls per file ('module:function')."""
+        """``loader`` names the function the reader process calls per file ('module:function');
+        ``ocr`` False leaves scanned pages and images unread (indexer.ocr)."""
         self.store = store
         self.embedder = embedder
         self.rules = rules
         self.loader = loader
+        self.ocr = ocr
 
     def run(
         self,
@@ -122,7 +131,7 @@ class Indexer:
                 if len(seen) % 200 == 0:
                     progress(Progress("scanning", len(seen), 0, source.path.name))
                 old = existing.get(key)
-                if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
+                if old and old.size == source.size and old.mtime_ns == source.mtime_ns and not self._ocr_now(old):
                     plan.unchanged += 1
                     continue
                 if old and old.ok:
@@ -140,6 +149,12 @@ class Indexer:
         report.unchanged = plan.unchanged
         return plan
 
+    def _ocr_now(self, record: DocumentRecord) -> bool:
+        """Whether an unchanged document has pages to read again now: they were left unread
+        because OCR was off or its engine missing, and OCR is on and the engine there now."""
+        left = OCR_OFF_REASON in record.reason or ENGINE_MISSING_REASON in record.reason
+        return left and self.ocr and ocr_available()
+
     def _apply(
         self,
         plan: _Plan,
@@ -151,7 +166,7 @@ class Indexer:
         upsert_document_rows(self.store, plan.touched)
         pending = _Pending()
         total = len(plan.to_index)
-        extractor = Extractor(self.loader)
+        extractor = Extractor(self.loader, ocr_enabled=self.ocr)
         try:
             if plan.to_index:
                 extractor.submit(plan.to_index[0][0].path)
@@ -162,7 +177,7 @@ class Indexer:
                     extractor.submit(plan.to_index[done + 1][0].path)
 
                 def step(detail: str, done: int = done, path: Path = source.path) -> None:
-                    progress(Progress("indexing", done, total, f"{path}{detail}"))
+                    progress(Progress("indexing", done, total, str(path), detail))
 
                 record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step)
                 pending.records.append(record)
@@ -216,7 +231,8 @@ class Indexer:
                 content_hash = file_hash(path)
             finally:
                 try:
-                    answer = extractor.result()  # always collect the answer, keeping the queue in step
+                    # Always collect the answer, keeping the queue in step.
+                    answer = extractor.result(on_ocr=lambda k, n: step(f"OCR page {k} of {n}"))
                 finally:
                     t_read = time.perf_counter()
                     timer["extract"] += t_read - t0
@@ -240,7 +256,7 @@ class Indexer:
         reused = self.store.chunks_with_hash(content_hash)
         if reused is not None:  # moved, renamed or copied: the passages and vectors are known
             stored, vectors = reused
-            chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location) for c in stored]
+            chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location, c.ocr) for c in stored]
             report.chunks_reused += len(chunks)
             timer["chunk"] += time.perf_counter() - t1
             return replace(record, chunks=len(chunks)), chunks, vectors
@@ -257,7 +273,7 @@ class Indexer:
             texts = [c.indexed_text for c in chunks[start : start + EMBED_BATCH_CHUNKS]]
             parts.append(self.embedder.embed_documents(texts, cancel))
             if len(chunks) > EMBED_BATCH_CHUNKS:
-                step(f" — {min(start + EMBED_BATCH_CHUNKS, len(chunks))} of {len(chunks)} passages")
+                step(f"{min(start + EMBED_BATCH_CHUNKS, len(chunks))} of {len(chunks)} passages embedded")
         timer["embed"] += time.perf_counter() - t2
         report.chunks_embedded += len(chunks)
         return replace(record, chunks=len(chunks)), chunks, np.concatenate(parts)

@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
         if progress.stage == "indexing" and progress.total:
             self.progress_bar.setRange(0, progress.total)
             self.progress_bar.setValue(progress.done)
-            name = Path(progress.current).name if progress.current else ""
+            name = progress.label
             name = name if len(name) < 70 else name[:67] + "…"
             self.progress_label.setText(f"Indexing {progress.done} of {progress.total} files  {name}")
         elif progress.stage == "finishing":

@@ -47,12 +47,15 @@ def why_this_hit(hit: Hit) -> str:
             parts.append(f"× topic weight {hit.topic_weight:.2f} = {hit.score:.3f}")
         parts.append("strong match" if hit.strong else "weak: under the minimum score")
     parts.append(f"shown #{hit.rank}")
+    if hit.ocr:
+        parts.append("text recognised by OCR from the page's image")
     return html.escape(" · ".join(parts))
 
 
 def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
     path = Path(hit.path)
     page = f" · {html.escape(hit.where)}" if hit.where else ""
+    page += " · OCR" if hit.ocr else ""
     score = "not reranked" if hit.score is None else f"score {hit.score:.2f}"
     return (
         f"<div><b>{html.escape(path.name)}</b>"

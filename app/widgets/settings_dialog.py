@@ -264,6 +264,9 @@ class SettingsDialog(QDialog):
         form.addRow("Indexed folders", self.folder_list)
         form.addRow("Include only", self.include)
         form.addRow("Leave out", self.exclude)
+        self.ocr = QCheckBox("Read scanned pages and images (OCR, on this computer)")
+        self.ocr.setChecked(current.ocr)
+        form.addRow("", self.ocr)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.rerankers, "Reranker")
@@ -306,6 +309,7 @@ class SettingsDialog(QDialog):
             idle_unload_min=self.idle.value(),
             include=_patterns(self.include.text()),
             exclude=_patterns(self.exclude.text()),
+            ocr=self.ocr.isChecked(),
         )
 
     def accept(self) -> None:
