@@ -55,6 +55,8 @@ class _Plan:
     to_index: list[tuple[SourceFile, DocumentRecord | None]] = field(default_factory=list)
     touched: list[DocumentRecord] = field(default_factory=list)
     removed: list[DocumentRecord] = field(default_factory=list)
+    reread: set[Path] = field(default_factory=set)
+    """Unchanged files read again for the pages OCR left (their stored passages lack those)."""
     unchanged: int = 0
 
 
@@ -131,7 +133,11 @@ class Indexer:
                 if len(seen) % 200 == 0:
                     progress(Progress("scanning", len(seen), 0, source.path.name))
                 old = existing.get(key)
-                if old and old.size == source.size and old.mtime_ns == source.mtime_ns and not self._ocr_now(old):
+                if old and self._ocr_now(old):
+                    plan.to_index.append((source, old))
+                    plan.reread.add(source.path)
+                    continue
+                if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
                     plan.unchanged += 1
                     continue
                 if old and old.ok:
@@ -179,7 +185,8 @@ class Indexer:
                 def step(detail: str, done: int = done, path: Path = source.path) -> None:
                     progress(Progress("indexing", done, total, str(path), detail))
 
-                record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step)
+                reuse = source.path not in plan.reread
+                record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step, reuse)
                 pending.records.append(record)
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
@@ -208,6 +215,7 @@ class Indexer:
         timer: dict[str, float],
         report: IndexReport,
         step: Callable[[str], None],
+        reuse: bool = True,
     ) -> tuple[DocumentRecord, list[Chunk], np.ndarray]:
         path = source.path
         base = DocumentRecord(
@@ -253,7 +261,7 @@ class Indexer:
         record = replace(
             base, content_hash=content_hash, title=title, pages=len(document.pages), status="ok", reason=note
         )
-        reused = self.store.chunks_with_hash(content_hash)
+        reused = self.store.chunks_with_hash(content_hash) if reuse else None
         if reused is not None:  # moved, renamed or copied: the passages and vectors are known
             stored, vectors = reused
             chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location, c.ocr) for c in stored]
