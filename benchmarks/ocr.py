@@ -9,6 +9,9 @@ space: differences no search sees).
 
     python benchmarks/ocr.py                 # 8 pages of 4 books at 150 and 300 dpi
     python benchmarks/ocr.py --pages 2 --json
+    python benchmarks/ocr.py --tesseract     # the same images through Tesseract too (if installed)
+    python benchmarks/ocr.py --eval-pages benchmarks/queries/books-unseen.jsonl
+        # `quarry eval --pages` on the shared PDFs, then on copies whose answer pages are scans
 
 The corpus helpers here (render, wrap, CER) are what tests/test_ocr.py builds its files with.
 """
@@ -121,8 +124,20 @@ def _child_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(pages: list[tuple[str, int]], dpis: list[int]) -> dict[str, Any]:
-    """Read image-only copies of ``pages`` at each dpi through the PDF loader."""
+def tesseract(image: Any, folder: Path) -> str:
+    """Tesseract's text for a PIL image (the `tesseract` command, English model): the engine
+    Quarry was compared with (docs/benchmarks.md)."""
+    import subprocess
+
+    path = folder / "tesseract-input.png"
+    image.save(path)
+    done = subprocess.run(["tesseract", str(path), "stdout", "-l", "eng"], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def measure(pages: list[tuple[str, int]], dpis: list[int], with_tesseract: bool = False) -> dict[str, Any]:
+    """Read image-only copies of ``pages`` at each dpi through the PDF loader (and, with
+    ``with_tesseract``, the same images through Tesseract)."""
     from indexer import ocr
     from indexer.loaders import load
 
@@ -134,24 +149,33 @@ def measure(pages: list[tuple[str, int]], dpis: list[int]) -> dict[str, Any]:
         for dpi in dpis:
             for name, number in pages:
                 pdf = PDFS / name
-                scan = image_only_pdf([render(pdf, number, dpi)], dpi, Path(folder) / f"{dpi}-{number}-{name}")
+                image = render(pdf, number, dpi)
+                scan = image_only_pdf([image], dpi, Path(folder) / f"{dpi}-{number}-{name}")
                 wall, cpu = time.perf_counter(), _child_cpu_s()
                 document = load(scan)
                 wall, cpu = time.perf_counter() - wall, _child_cpu_s() - cpu
                 (page,) = document.pages
-                rows.append(
-                    {
-                        "file": name,
-                        "page": number,
-                        "dpi": dpi,
-                        "ocr": page.ocr,
-                        "cer": round(character_error_rate(text_layer(pdf, number), page.text), 4),
-                        "chars": len(comparable(text_layer(pdf, number))),
-                        "wall_s": round(wall, 2),
-                        "cpu_s": round(cpu, 2),
-                    }
-                )
-                logging.info("%s", rows[-1])
+                truth = text_layer(pdf, number)
+                row = {
+                    "file": name,
+                    "page": number,
+                    "dpi": dpi,
+                    "ocr": page.ocr,
+                    "cer": round(character_error_rate(truth, page.text), 4),
+                    "chars": len(comparable(truth)),
+                    "wall_s": round(wall, 2),
+                    "cpu_s": round(cpu, 2),
+                }
+                if with_tesseract:
+                    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    started = time.perf_counter()
+                    text = tesseract(image, Path(folder))
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    row["tesseract_cer"] = round(character_error_rate(truth, text), 4)
+                    row["tesseract_wall_s"] = round(time.perf_counter() - started, 2)
+                    row["tesseract_cpu_s"] = round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 2)
+                rows.append(row)
+                logging.info("%s", row)
     summary = {}
     for dpi in dpis:
         mine = [r for r in rows if r["dpi"] == dpi]
@@ -165,6 +189,13 @@ def measure(pages: list[tuple[str, int]], dpis: list[int]) -> dict[str, Any]:
             "cpu_s_per_page": round(sum(r["cpu_s"] for r in mine) / len(mine), 2),
             "book_200_pages_min": round(200 * wall / len(mine) / 60, 1),
         }
+        if with_tesseract:
+            summary[str(dpi)]["tesseract"] = {
+                "mean_cer": round(sum(r["tesseract_cer"] for r in mine) / len(mine), 4),
+                "max_cer": max(r["tesseract_cer"] for r in mine),
+                "s_per_page": round(sum(r["tesseract_wall_s"] for r in mine) / len(mine), 2),
+                "cpu_s_per_page": round(sum(r["tesseract_cpu_s"] for r in mine) / len(mine), 2),
+            }
     return {
         "machine": machine(),
         "engine": ocr.ENGINE_NAME,
@@ -174,14 +205,77 @@ def measure(pages: list[tuple[str, int]], dpis: list[int]) -> dict[str, Any]:
     }
 
 
+def scanned_copies(queries: Path, target: Path, dpi: int = 300) -> int:
+    """Copy the shared PDFs to ``target`` with every page a question in ``queries`` points to
+    turned into an image-only page (a scan at ``dpi``); returns how many pages were scanned."""
+    import shutil
+
+    import pypdfium2 as pdfium
+
+    from indexer.evaluation import load_page_queries
+
+    wanted: dict[str, set[int]] = {}
+    for item in load_page_queries(queries):
+        if item.file:
+            wanted.setdefault(item.file, set()).update(item.pages)
+    target.mkdir(parents=True, exist_ok=True)
+    for pdf in sorted(PDFS.glob("*.pdf")):
+        if pdf.name not in wanted:
+            shutil.copy(pdf, target / pdf.name)
+            continue
+        document = pdfium.PdfDocument(str(pdf))
+        n_pages = len(document)
+        document.close()
+        mixed_pdf(pdf, list(range(1, n_pages + 1)), wanted[pdf.name], dpi, target / pdf.name)
+    return sum(len(pages) for pages in wanted.values())
+
+
+def eval_pages(queries: Path) -> dict[str, Any]:
+    """hit@1/hit@3/MRR@10 (`quarry eval --pages`) on the text PDFs and on the scanned copies,
+    each indexed from scratch in a folder of its own."""
+    import subprocess
+
+    results: dict[str, Any] = {"machine": machine(), "queries": str(queries)}
+    with tempfile.TemporaryDirectory() as folder:
+        scanned = Path(folder) / "scanned"
+        results["scanned_pages"] = scanned_copies(queries, scanned)
+        for name, documents in (("text", PDFS), ("scanned", scanned)):
+            started = time.perf_counter()
+            command = [sys.executable, "-m", "app.cli", "--basedir", str(Path(folder) / f"home-{name}")]
+            done = subprocess.run(
+                [*command, "eval", str(documents), "--pages", str(queries), "--json"],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+            results[f"{name}_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=len(BOOK_PAGES), help="how many of the book pages to read")
     parser.add_argument("--dpi", type=int, nargs="+", default=[150, 300])
+    parser.add_argument("--tesseract", action="store_true", help="compare with the `tesseract` command")
+    parser.add_argument("--eval-pages", type=Path, help="page-labelled questions: hit@k on text vs scanned pages")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    result = measure(BOOK_PAGES[: args.pages], args.dpi)
+    if args.eval_pages:
+        found = eval_pages(args.eval_pages)
+        if args.json:
+            print(json.dumps(found))
+            return 0
+        print(f"{found['queries']}: {found['scanned_pages']} answer pages scanned; {found['machine']}")
+        rows = [
+            [name, *(f"{found[kind][name][m]:.3f}" for kind in ("text", "scanned") for m in ("hit@1", "hit@3"))]
+            for name in found["text"]
+        ]
+        print(table(["configuration", "text hit@1", "text hit@3", "scanned hit@1", "scanned hit@3"], rows))
+        return 0
+    result = measure(BOOK_PAGES[: args.pages], args.dpi, args.tesseract)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -214,6 +308,23 @@ def main() -> int:
             ],
         )
     )
+    if args.tesseract:
+        print("\nTesseract (the same images):")
+        print(
+            table(
+                ["dpi", "mean CER", "max CER", "s/page", "CPU s/page"],
+                [
+                    [
+                        dpi,
+                        f"{100 * t['mean_cer']:.2f}%",
+                        f"{100 * t['max_cer']:.2f}%",
+                        t["s_per_page"],
+                        t["cpu_s_per_page"],
+                    ]
+                    for dpi, t in ((dpi, s["tesseract"]) for dpi, s in result["summary"].items())
+                ],
+            )
+        )
     return 0
 
 
