@@ -219,9 +219,9 @@ def scanned_copies(queries: Path, target: Path, dpi: int = 300) -> int:
         if item.file:
             wanted.setdefault(item.file, set()).update(item.pages)
     target.mkdir(parents=True, exist_ok=True)
-    for pdf in sorted(PDFS.glob("*.pdf")):
+    for pdf in sorted(p for p in PDFS.iterdir() if p.is_file()):
         if pdf.name not in wanted:
-            shutil.copy(pdf, target / pdf.name)
+            shutil.copy(pdf, target / pdf.name)  # the other books, and the folder's README
             continue
         document = pdfium.PdfDocument(str(pdf))
         n_pages = len(document)
