@@ -134,6 +134,7 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         # A model named on the command line goes over a remote endpoint in the settings.
         reranker_endpoint=None if args.reranker else saved.reranker_endpoint,
         embedder_endpoint=None if args.embedder else saved.embedder_endpoint,
+        ocr=saved.ocr,
         **extra,
     )
 
@@ -150,8 +151,7 @@ def _progress_printer() -> Any:
             if now - last[0] < (0.1 if tty else 2.0) and p.done < p.total:
                 return
             last[0] = now
-            name = Path(p.current).name if p.current else ""
-            line = f"[{p.done}/{p.total}] {name}"[:100]
+            line = f"[{p.done}/{p.total}] {p.label}"[:100]
             print(f"\r{line:<100}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
         elif p.stage == "finishing" and tty:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
@@ -263,6 +263,7 @@ def result_json(result: Any) -> dict[str, Any]:
                 "page": h.page,
                 "location": h.where,
                 "snippet": h.snippet,
+                "ocr": h.ocr,
                 "first_stage_rank": h.first_stage_rank,
                 "bm25_rank": h.bm25_rank,
                 "vector_rank": h.vector_rank,

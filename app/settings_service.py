@@ -96,6 +96,8 @@ class SettingsService(QObject):
             if old.rules != new.rules and self.engines.engine is not None:
                 # On the index lane, so a run in progress keeps the rules it started with.
                 self.lanes.index.submit(setattr, self.engines.engine.indexer, "rules", new.rules)
+            if old.ocr != new.ocr and self.engines.engine is not None:
+                self.lanes.index.submit(setattr, self.engines.engine.indexer, "ocr", new.ocr)
         self.changed.emit(new)
 
     def _switch_reranker(self, wanted: str | None, enabled: bool, endpoint: Endpoint | None = None) -> None:

@@ -142,6 +142,7 @@ def chunk_pages(
                     ordinal=len(chunks),
                     title=title,
                     location=page.label,
+                    ocr=page.ocr,
                 )
             )
     return chunks

@@ -43,6 +43,8 @@ class EngineOptions:
     """A remote reranker in place of the local one (indexer.endpoints)."""
     embedder_endpoint: Endpoint | None = None
     """A remote embeddings endpoint in place of the local embedder."""
+    ocr: bool = True
+    """Recognise scanned pages and images while indexing (indexer.ocr)."""
 
     @classmethod
     def from_settings(cls, chosen: Settings) -> EngineOptions:
@@ -56,6 +58,7 @@ class EngineOptions:
             cpu_variant=chosen.cpu_variant or None,
             reranker_endpoint=chosen.reranker_endpoint,
             embedder_endpoint=chosen.embedder_endpoint,
+            ocr=chosen.ocr,
         )
 
 
@@ -89,7 +92,7 @@ class Engine:
         problem = ""
         if options.use_reranker:
             reranker, problem = self._load_reranker(options.reranker, options.reranker_endpoint)
-        self.indexer = Indexer(self.store, self.embedder, options.rules)
+        self.indexer = Indexer(self.store, self.embedder, options.rules, ocr=options.ocr)
         self.searcher = Searcher(self.store, self.embedder, reranker, problem, notices=self.worker.take_notices)
         self.searcher.priority = self.indexer.priority  # a rerank goes before the next embedding batch
 

@@ -5,6 +5,11 @@ it can hang on a hostile file, and a parser bug could take the whole app down. H
 file is read by one long-lived child process; the parent waits with a time budget, kills
 and restarts the child when a file overruns it, and keeps a request in flight so the next
 file is being read while the current one is embedded.
+
+OCR (indexer.ocr) runs in the same child. While it recognises a page the child says so, and
+that page gets its own budget (OCR_PAGE_TIMEOUT_S) in place of the file's: a page that
+overruns it, or crashes the child, is skipped with its reason, and the file is asked for again
+with the pages already recognised handed back, so the rest of it is still read.
 """
 
 from __future__ import annotations
@@ -13,10 +18,14 @@ import importlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexer import ocr
 from indexer.errors import ExtractionFailed, QuarryError
 from indexer.types import LoadedDocument
 
@@ -39,22 +48,27 @@ def time_budget(path: Path) -> float:
 
 
 def _serve(connection: multiprocessing.connection.Connection, loader_name: str) -> None:
-    """The child's loop: read a path, answer with the document or the reason it failed."""
+    """The child's loop: read a (path, OcrJob) request, answer with the document or the
+    reason it failed; OCR progress messages ("ocr", ...) come before the answer."""
     module_name, _, function_name = loader_name.partition(":")
     loader = getattr(importlib.import_module(module_name), function_name)
     while True:
         try:
-            path = connection.recv()
+            request = connection.recv()
         except EOFError:
             return
-        if path is None:
+        if request is None:
             return
+        path, job = request
+        ocr.begin(job, connection.send)
         try:
             answer: tuple[Any, ...] = ("ok", loader(Path(path)))
         except QuarryError as exc:
             answer = ("error", type(exc).__name__, _describe(exc, prefix=""))
         except BaseException as exc:  # noqa: BLE001 - report anything; the parent decides
             answer = ("error", "ExtractionFailed", _describe(exc))
+        finally:
+            ocr.end()
         try:
             connection.send(answer)
         except Exception as exc:  # noqa: BLE001 - e.g. a loader's answer that cannot be pickled
@@ -71,16 +85,40 @@ def _describe(exc: BaseException, prefix: str = "could not be read: ") -> str:
     return f"{prefix}{detail}"[:300]
 
 
-class Extractor:
-    """Reads files in order through one child process. Not thread-safe: one caller."""
+OcrProgress = Callable[[int, int], None]
+"""Told (k, n) as the reader starts recognising page k of the n pages of a file that need OCR."""
 
-    def __init__(self, loader: str = DEFAULT_LOADER, budget: Any = time_budget) -> None:
+
+@dataclass(slots=True)
+class _Request:
+    path: Path
+    job: ocr.OcrJob
+    page: int | None = None
+    """The page being recognised now, if any (its budget applies, not the file's)."""
+
+
+class Extractor:
+    """Reads files in order through one child process. Not thread-safe: one caller.
+
+    ``ocr_enabled`` False leaves scanned pages and images unread (skipped with that reason);
+    ``ocr_page_budget`` is the seconds one page may take to recognise.
+    """
+
+    def __init__(
+        self,
+        loader: str = DEFAULT_LOADER,
+        budget: Any = time_budget,
+        ocr_enabled: bool = True,
+        ocr_page_budget: float = ocr.OCR_PAGE_TIMEOUT_S,
+    ) -> None:
         self.loader = loader
         self.budget = budget
+        self.ocr_enabled = ocr_enabled
+        self.ocr_page_budget = ocr_page_budget
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe with threads
         self._process: Any = None
         self._connection: multiprocessing.connection.Connection | None = None
-        self._pending: deque[Path] = deque()
+        self._pending: deque[_Request] = deque()
 
     def _start(self) -> None:
         parent, child = self._context.Pipe()
@@ -94,42 +132,85 @@ class Extractor:
     def _restart(self) -> None:
         self._stop(kill=True)
         self._start()
-        for path in self._pending:  # requests the dead child never answered
-            assert self._connection is not None
-            self._connection.send(str(path))
+        for request in self._pending:  # requests the dead child never answered
+            request.page = None
+            self._send(request)
+
+    def _send(self, request: _Request) -> None:
+        assert self._connection is not None
+        self._connection.send((str(request.path), request.job))
 
     def submit(self, path: Path) -> None:
         """Queue a file; results come back in submission order from ``result``."""
         if self._process is None or not self._process.is_alive():
             self._start()
-        assert self._connection is not None
-        self._pending.append(path)
-        self._connection.send(str(path))
+        request = _Request(path, ocr.OcrJob(enabled=self.ocr_enabled))
+        self._pending.append(request)
+        self._send(request)
 
-    def result(self) -> LoadedDocument:
-        """The oldest submitted file's document, or ExtractionFailed with the reason."""
-        path = self._pending[0]
-        assert self._connection is not None
-        try:
-            ready = self._connection.poll(self.budget(path))
-            answer = self._connection.recv() if ready else None
-        except (EOFError, OSError):
+    def result(self, on_ocr: OcrProgress | None = None) -> LoadedDocument:
+        """The oldest submitted file's document, or ExtractionFailed with the reason.
+
+        ``on_ocr`` hears of each page of this file the reader starts to recognise. A page that
+        overruns its budget or crashes the reader is skipped (its reason goes with the
+        document's skipped pages) and the file is read again without it.
+        """
+        request = self._pending[0]
+        file_budget = self.budget(request.path)
+        deadline = time.monotonic() + file_budget
+        while True:
+            assert self._connection is not None
+            try:
+                ready = self._connection.poll(max(0.0, deadline - time.monotonic()))
+                answer = self._connection.recv() if ready else None
+            except (EOFError, OSError):
+                log.warning("the reader process died on %s; restarting it", request.path)
+                if self._skip_page(request, "OCR crashed the reader on this page (skipped)"):
+                    deadline = time.monotonic() + file_budget
+                    continue
+                self._pending.popleft()
+                self._restart()
+                raise ExtractionFailed("the reader crashed on this file") from None
+            if answer is None:
+                if self._skip_page(request, f"OCR took longer than {self.ocr_page_budget:.0f} s (skipped)"):
+                    deadline = time.monotonic() + file_budget
+                    continue
+                self._pending.popleft()
+                log.warning("reading %s took longer than %.0f s; stopping it", request.path, file_budget)
+                self._restart()
+                raise ExtractionFailed(f"took longer than {file_budget:.0f} s to read (skipped)")
+            kind = answer[0]
+            if kind == "ocr":
+                _, request.page, k, n = answer
+                deadline = time.monotonic() + self.ocr_page_budget
+                if on_ocr is not None:
+                    on_ocr(k, n)
+                continue
+            if kind == "ocr-done":
+                _, number, text = answer
+                if text is not None:
+                    request.job.known[number] = text
+                request.page = None
+                deadline = time.monotonic() + file_budget
+                continue
             self._pending.popleft()
-            log.warning("the reader process died on %s; restarting it", path)
-            self._restart()
-            raise ExtractionFailed("the reader crashed on this file") from None
-        self._pending.popleft()
-        if answer is None:
-            log.warning("reading %s took longer than %.0f s; stopping it", path, self.budget(path))
-            self._restart()
-            raise ExtractionFailed(f"took longer than {self.budget(path):.0f} s to read (skipped)")
-        if answer[0] == "ok":
-            return answer[1]
-        raise ExtractionFailed(answer[2])
+            if kind == "ok":
+                return answer[1]
+            raise ExtractionFailed(answer[2])
 
-    def load(self, path: Path) -> LoadedDocument:
+    def _skip_page(self, request: _Request, reason: str) -> bool:
+        """When the reader was recognising a page of ``request``: note it as skipped and ask
+        for the file again (restarting the reader). False when no page was under way."""
+        if request.page is None:
+            return False
+        log.warning("%s: page %d: %s", request.path, request.page, reason)
+        request.job.skip[request.page] = reason
+        self._restart()
+        return True
+
+    def load(self, path: Path, on_ocr: OcrProgress | None = None) -> LoadedDocument:
         self.submit(path)
-        return self.result()
+        return self.result(on_ocr)
 
     def _stop(self, kill: bool) -> None:
         if self._process is None:
@@ -160,3 +241,4 @@ class Extractor:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+

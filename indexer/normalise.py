@@ -102,6 +102,13 @@ def _function_words(text: str) -> int:
     return sum(1 for word in _WORD.findall(text.lower()) if word in _FUNCTION_WORDS)
 
 
+def reads_as_words(text: str) -> bool:
+    """Whether ``text`` holds ordinary words of the languages _FUNCTION_WORDS covers (English,
+    German, French, Spanish): at least one function word per 50 words. Text drawn in a font
+    whose glyphs are themselves shifted reads as 'HY_YYdYf hf] ag' even to OCR."""
+    return _function_words(text) >= max(1, len(_WORD.findall(text)) // 50)
+
+
 _ASCII_LOWER = re.compile("[a-z]")
 _ASCII_UPPER = re.compile("[A-Z]")
 _NOT_SHIFTABLE = re.compile("[^\x01-\x5f]+")

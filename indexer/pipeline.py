@@ -27,6 +27,8 @@ from indexer.errors import Cancelled, QuarryError
 from indexer.extract import DEFAULT_LOADER, Extractor
 from indexer.malloc import release_free_memory
 from indexer.normalise import normalise_document
+from indexer.ocr import ENGINE_MISSING_REASON, OCR_OFF_REASON
+from indexer.ocr import available as ocr_available
 from indexer.scan import ScanRules, scan
 from indexer.store import DocumentRecord, Store, doc_id_for, upsert_document_rows
 from indexer.types import Chunk, IndexReport, Progress, ProgressCallback, Skipped, SourceFile, no_progress
@@ -102,6 +104,8 @@ class _Plan:
     to_index: list[tuple[SourceFile, DocumentRecord | None]] = field(default_factory=list)
     touched: list[DocumentRecord] = field(default_factory=list)
     removed: list[DocumentRecord] = field(default_factory=list)
+    reread: set[Path] = field(default_factory=set)
+    """Unchanged files read again for the pages OCR left (their stored passages lack those)."""
     unchanged: int = 0
 
 
@@ -120,14 +124,17 @@ class Indexer:
         embedder: Embedder | EndpointEmbedder,
         rules: ScanRules = ScanRules(),
         loader: str = DEFAULT_LOADER,
+        ocr: bool = True,
     ) -> None:
-        """``loader`` names the function the reader process calls per file ('module:function')."""
+        """``loader`` names the function the reader process calls per file ('module:function');
+        ``ocr`` False leaves scanned pages and images unread (indexer.ocr)."""
         self.store = store
         self.embedder = embedder
         self.rules = rules
         self.loader = loader
         self.priority = SearchFirst()
         """Shared with the engine's Searcher: embedding waits while a search reranks."""
+        self.ocr = ocr
 
     def run(
         self,
@@ -178,6 +185,10 @@ class Indexer:
                 if len(seen) % 200 == 0:
                     progress(Progress("scanning", len(seen), 0, source.path.name))
                 old = existing.get(key)
+                if old and self._ocr_now(old):
+                    plan.to_index.append((source, old))
+                    plan.reread.add(source.path)
+                    continue
                 if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
                     plan.unchanged += 1
                     continue
@@ -196,6 +207,12 @@ class Indexer:
         report.unchanged = plan.unchanged
         return plan
 
+    def _ocr_now(self, record: DocumentRecord) -> bool:
+        """Whether an unchanged document has pages to read again now: they were left unread
+        because OCR was off or its engine missing, and OCR is on and the engine there now."""
+        left = OCR_OFF_REASON in record.reason or ENGINE_MISSING_REASON in record.reason
+        return left and self.ocr and ocr_available()
+
     def _apply(
         self,
         plan: _Plan,
@@ -208,7 +225,7 @@ class Indexer:
         pending = _Pending()
         total = len(plan.to_index)
         meter = WorkMeter([source for source, _ in plan.to_index])
-        extractor = Extractor(self.loader)
+        extractor = Extractor(self.loader, ocr_enabled=self.ocr)
         try:
             if plan.to_index:
                 extractor.submit(plan.to_index[0][0].path)
@@ -216,12 +233,15 @@ class Indexer:
                 cancel.raise_if_cancelled()
 
                 def step(what: str, detail: str = "", done: int = done, path: Path = source.path) -> None:
-                    progress(Progress("indexing", done, total, f"{path}{detail}", meter.done, meter.total, what))
+                    progress(Progress("indexing", done, total, str(path), meter.done, meter.total, what, detail))
 
                 step("reading")
                 if done + 1 < total:  # the child reads the next file while this one embeds
                     extractor.submit(plan.to_index[done + 1][0].path)
-                record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step, meter, done)
+                reuse = source.path not in plan.reread
+                record, chunks, vectors = self._index_one(
+                    source, extractor, cancel, timer, report, step, meter, done, reuse
+                )
                 pending.records.append(record)
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
@@ -253,6 +273,7 @@ class Indexer:
         step: Callable[..., None],
         meter: WorkMeter,
         position: int,
+        reuse: bool = True,
     ) -> tuple[DocumentRecord, list[Chunk], np.ndarray]:
         """Read, chunk and embed one file; ``step(what, detail)`` reports progress and
         ``meter`` counts the file's pages and passages as they are done."""
@@ -278,7 +299,8 @@ class Indexer:
                 content_hash = file_hash(path)
             finally:
                 try:
-                    answer = extractor.result()  # always collect the answer, keeping the queue in step
+                    # Always collect the answer, keeping the queue in step.
+                    answer = extractor.result(on_ocr=lambda k, n: step("reading", f"OCR page {k} of {n}"))
                 finally:
                     t_read = time.perf_counter()
                     timer["extract"] += t_read - t0
@@ -300,10 +322,10 @@ class Indexer:
         record = replace(
             base, content_hash=content_hash, title=title, pages=len(document.pages), status="ok", reason=note
         )
-        reused = self.store.chunks_with_hash(content_hash)
+        reused = self.store.chunks_with_hash(content_hash) if reuse else None
         if reused is not None:  # moved, renamed or copied: the passages and vectors are known
             stored, vectors = reused
-            chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location) for c in stored]
+            chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location, c.ocr) for c in stored]
             report.chunks_reused += len(chunks)
             timer["chunk"] += time.perf_counter() - t1
             meter.read(position, len(document.pages), len(chunks))
@@ -321,7 +343,7 @@ class Indexer:
         for start in range(0, len(chunks), EMBED_BATCH_CHUNKS):
             cancel.raise_if_cancelled()
             texts = [c.indexed_text for c in chunks[start : start + EMBED_BATCH_CHUNKS]]
-            step("embedding", f" — {start} of {len(chunks)} passages" if len(chunks) > EMBED_BATCH_CHUNKS else "")
+            step("embedding", f"{start} of {len(chunks)} passages" if len(chunks) > EMBED_BATCH_CHUNKS else "")
             parts.append(self._embed_batch(texts, cancel))
             meter.embedded(len(texts))
         timer["embed"] += time.perf_counter() - t2

@@ -320,4 +320,5 @@ class Searcher:
             vector_rank=candidate.vector_rank,
             topic_weight=topic_weight,
             strong=strong,
+            ocr=chunk.ocr,
         )

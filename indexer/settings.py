@@ -45,6 +45,9 @@ class Settings:
     """A llama.cpp CPU variant to force ('zen4', 'haswell'…); '' lets Quarry prove one."""
     idle_unload_min: int = DEFAULT_IDLE_UNLOAD_MIN
     """Models unused this many minutes are released from memory; 0 keeps them loaded."""
+    ocr: bool = True
+    """Recognise the text of scanned PDF pages and image files (indexer.ocr). Its one model
+    reads ~50 languages at once, so there is no language to choose."""
     folders: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()

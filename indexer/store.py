@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 DOCUMENTS = "documents"
 CHUNKS = "chunks"
 META_FILE = "index.json"
-SCHEMA_VERSION = 2
-"""2: chunks gained ``location``; a version-1 index is upgraded in place when opened."""
-_CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "location", "ordinal", "start", "end", "title", "text"]
+SCHEMA_VERSION = 3
+"""2: chunks gained ``location``; 3: chunks gained ``ocr``. An older index is upgraded in place
+when opened."""
+_CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "location", "ordinal", "start", "end", "title", "text", "ocr"]
 
 
 def doc_id_for(path: Path | str) -> str:
@@ -76,6 +77,8 @@ def chunks_schema(dimension: int) -> pa.Schema:
             # How a person names the page ('p. iv (6 of 120)', 'slide 3'). Added in schema 2,
             # last, where add_columns puts it when an older index is upgraded.
             pa.field("location", pa.string()),
+            # The passage was recognised by OCR (schema 3; null in an upgraded index: False).
+            pa.field("ocr", pa.bool_()),
         ]
     )
 
@@ -116,6 +119,8 @@ class StoredChunk:
     vector: np.ndarray | None = None
     location: str = ""
     """Page label as a person names it (Page.label); empty when the page number says it."""
+    ocr: bool = False
+    """Text recognised by OCR (Chunk.ocr)."""
 
     @property
     def passage(self) -> str:
@@ -188,6 +193,9 @@ class Store:
         if "location" not in names:
             log.info("upgrading the index: chunks gain a location column")
             self.chunks.add_columns(pa.field("location", pa.string()))
+        if "ocr" not in names:
+            log.info("upgrading the index: chunks gain an ocr column")
+            self.chunks.add_columns(pa.field("ocr", pa.bool_()))
 
     # -- meta -------------------------------------------------------------------
     def _read_meta(self) -> dict[str, Any]:
@@ -404,6 +412,7 @@ def _stored(row: dict[str, Any], score: float, vector: np.ndarray | None = None)
         score=score,
         vector=vector,
         location=row.get("location") or "",
+        ocr=bool(row.get("ocr")),
     )
 
 
@@ -427,6 +436,7 @@ def _chunk_table(
             columns["path"].append(record.path)
             columns["page"].append(chunk.page)
             columns["location"].append(chunk.location)
+            columns["ocr"].append(chunk.ocr)
             columns["ordinal"].append(chunk.ordinal)
             columns["start"].append(chunk.start)
             columns["end"].append(chunk.end)

@@ -19,6 +19,8 @@ class Page:
     """Where this is, as a person names it, when the number alone does not say it: a PDF page
     whose printed label differs ('p. iv (6 of 120)'), 'slide 3', 'Budget, rows 2–41', a chapter
     title. Empty otherwise."""
+    ocr: bool = False
+    """The text was recognised from the page's image (indexer.ocr), not read from a text layer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class Chunk:
     title: str
     location: str = ""
     """The page's label (Page.label): how a person names where the chunk is."""
+    ocr: bool = False
+    """Cut from text recognised by OCR (Page.ocr)."""
 
     @property
     def indexed_text(self) -> str:
@@ -93,6 +97,15 @@ class Progress:
     def fraction(self) -> float | None:
         """Work done over work total, 0..1; None when the total is unknown."""
         return min(1.0, self.work_done / self.work_total) if self.work_total > 0 else None
+
+    detail: str = ""
+    """What is being done to ``current`` when it takes a while ('OCR page 3 of 40')."""
+
+    @property
+    def label(self) -> str:
+        """'OCR page 3 of 40 — file.pdf', or the current file's name alone."""
+        name = Path(self.current).name if self.current else ""
+        return f"{self.detail} — {name}" if self.detail and name else self.detail or name
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -158,6 +171,8 @@ class Hit:
     """What the topic check multiplied the rerank score by (indexer.topic), 0..1."""
     strong: bool = False
     """Reranked and scoring at least the minimum score."""
+    ocr: bool = False
+    """The passage (and so the snippet) is text recognised by OCR from a scanned page or image."""
 
     @property
     def where(self) -> str:

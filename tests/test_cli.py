@@ -88,7 +88,7 @@ def test_smoke_test(basedir: Path):
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
-    assert "smoke test ok: quarry-guide.md" in run.stdout
+    assert "smoke test ok: quarry-guide.md" in run.stdout and "OCR read scanned-sample.pdf page 1" in run.stdout
 
 
 def test_watch_follows_a_new_file_until_interrupted(tmp_path, basedir):

@@ -26,7 +26,7 @@ def test_spec_and_hooks_are_valid_python_naming_real_files():
         assert (ROOT / "resources" / "icons" / name).stat().st_size > 1000
     assert "QtWebEngineCore" in spec  # excluded, never bundled
     hooks = sorted((INSTALLER / "hooks").glob("hook-*.py"))
-    assert [h.name for h in hooks] == ["hook-lancedb.py", "hook-llama_cpp.py"]
+    assert [h.name for h in hooks] == ["hook-lancedb.py", "hook-llama_cpp.py", "hook-rapidocr.py"]
     for hook in hooks:
         names = {t.id for n in ast.walk(ast.parse(hook.read_text())) if isinstance(n, ast.Assign) for t in n.targets}
         assert "binaries" in names or "datas" in names
@@ -52,7 +52,7 @@ def test_frozen_entry_point_runs_the_smoke_test(tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.startswith("smoke test ok: quarry-guide.md")
+    assert done.stdout.startswith("smoke test ok: quarry-guide.md") and "OCR read scanned-sample.pdf" in done.stdout
 
 
 def test_desktop_entry_is_complete():

@@ -19,7 +19,7 @@ def make(tmp_path: Path) -> Path:
         "node_modules/f.txt",
         "__pycache__/g.txt",
         "sub/.secret.txt",
-        "photo.jpg",
+        "photo.cr2",  # a camera raw file: not read (images are: OCR)
         "drafts/h.txt",
     ]:
         path = root / rel

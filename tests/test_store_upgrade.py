@@ -1,5 +1,5 @@
-"""An index written before chunks had a location (schema 1) opens, is upgraded in place, keeps
-its passages and vectors, and takes new documents with locations."""
+"""An index written before chunks had a location (schema 1) or an OCR mark (schema 2) opens, is
+upgraded in place, keeps its passages and vectors, and takes new documents with locations."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.conftest import SHARED
 
 def old_index(folder: Path, dimension: int, fingerprint: str) -> None:
     folder.mkdir(parents=True)
-    schema = pa.schema([f for f in chunks_schema(dimension) if f.name != "location"])
+    schema = pa.schema([f for f in chunks_schema(dimension) if f.name not in ("location", "ocr")])
     db = lancedb.connect(folder)
     vector = np.zeros(dimension, dtype=np.float32)
     vector[0] = 1.0
@@ -58,11 +58,11 @@ def test_a_schema_1_index_is_upgraded_and_keeps_its_vectors(tmp_path: Path, embe
     folder = tmp_path / "index"
     old_index(folder, embedder.dimension, embedder.fingerprint)
     store = Store(folder, embedder.dimension, embedder.fingerprint)
-    assert "location" in store.chunks.schema.names
-    assert json.loads((folder / META_FILE).read_text())["schema"] == 2
+    assert {"location", "ocr"} <= set(store.chunks.schema.names)
+    assert json.loads((folder / META_FILE).read_text())["schema"] == 3
     store.ensure_text_index()
     (old,) = store.text_search("zephyrold", 3)
-    assert old.location == "" and old.vector is not None and old.vector[0] == 1.0
+    assert old.location == "" and not old.ocr and old.vector is not None and old.vector[0] == 1.0
     docs = tmp_path / "docs"
     docs.mkdir()
     labelled = SHARED / "data" / "fidelity" / "B07" / "roman_front_matter.pdf"

@@ -523,12 +523,16 @@ class MainWindow(QMainWindow):
             self.progress_shown = max(self.progress_shown, round(PROGRESS_STEPS * fraction))
             self.progress_bar.setRange(0, PROGRESS_STEPS)
             self.progress_bar.setValue(self.progress_shown)
-            name = Path(progress.current.split(" — ")[0]).name if progress.current else ""
+            name = Path(progress.current).name if progress.current else ""
             name = name if len(name) < 60 else name[:57] + "…"
-            step = STEP_WORDS.get(progress.step, "Indexing")
+            if progress.detail.startswith("OCR"):  # 'OCR page 3 of 40 — file.pdf'
+                head = f"{progress.detail} — {name}"
+            else:
+                head = f"{STEP_WORDS.get(progress.step, 'Indexing')} {name}"
+                head += f" ({progress.detail})" if progress.detail else ""
             left = say_time_left(self.time_left.update(progress.work_done, progress.work_total))
             files = f"file {min(progress.done + 1, progress.total)} of {progress.total}"
-            self.progress_label.setText(f"{step} {name} · {files}" + (f" · {left}" if left else ""))
+            self.progress_label.setText(f"{head} · {files}" + (f" · {left}" if left else ""))
             self.progress_bar.setFormat(f"%p% of {progress.work_total} pages and passages")
             self.progress_bar.setToolTip(
                 f"{progress.work_done} of about {progress.work_total} pages read and passages embedded"

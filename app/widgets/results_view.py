@@ -48,6 +48,8 @@ def why_this_hit(hit: Hit) -> str:
             parts.append(f"× topic weight {hit.topic_weight:.2f} = {hit.score:.3f}")
         parts.append("strong match" if hit.strong else "weak: under the minimum score")
     parts.append(f"shown #{hit.rank}")
+    if hit.ocr:
+        parts.append("text recognised by OCR from the page's image")
     return html.escape(" · ".join(parts))
 
 
@@ -57,7 +59,8 @@ def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
     muted)."""
     path = Path(hit.path)
     title = hit.title.strip() or path.stem
-    where = " · ".join(x for x in (path.name if title != path.name else "", hit.where, str(path.parent)) if x)
+    page = f"{hit.where} · OCR" if hit.ocr and hit.where else "OCR" if hit.ocr else hit.where
+    where = " · ".join(x for x in (path.name if title != path.name else "", page, str(path.parent)) if x)
     score = "not reranked" if hit.score is None else f"score {hit.score:.2f}"
     return (
         f"<div style='font-size:large; font-weight:600'>{html.escape(title)}</div>"

@@ -270,6 +270,9 @@ class SettingsDialog(QDialog):
         form.addRow("Indexed folders", self.folder_list)
         form.addRow("Include only", self.include)
         form.addRow("Leave out", self.exclude)
+        self.ocr = QCheckBox("Read scanned pages and images (OCR, on this computer)")
+        self.ocr.setChecked(current.ocr)
+        form.addRow("", self.ocr)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.rerankers, "Reranker")
@@ -317,6 +320,7 @@ class SettingsDialog(QDialog):
             exclude=_patterns(self.exclude.text()),
             reranker_endpoint=self.endpoints.reranker.endpoint(),
             embedder_endpoint=self.endpoints.embedder.endpoint(),
+            ocr=self.ocr.isChecked(),
         )
 
     def accept(self) -> None:

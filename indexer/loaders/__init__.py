@@ -8,15 +8,17 @@ from pathlib import Path
 
 from indexer.constants import MAX_FILE_BYTES
 from indexer.errors import ExtractionFailed, UnsupportedFile
+from indexer.loaders.image import IMAGE_SUFFIXES
 from indexer.types import LoadedDocument
 
 Loader = Callable[[Path], LoadedDocument]
 
 
 def _registry() -> dict[str, Loader]:
-    from indexer.loaders import docx, epub, html, mail, odf, pdf, pptx, rtf, tabular, text
+    from indexer.loaders import docx, epub, html, image, mail, odf, pdf, pptx, rtf, tabular, text
 
     return {
+        **dict.fromkeys(image.IMAGE_SUFFIXES, image.load_image),
         ".pdf": pdf.load_pdf,
         ".txt": text.load_text,
         ".text": text.load_text,
@@ -42,9 +44,13 @@ def _registry() -> dict[str, Loader]:
 DEFAULT_SUFFIXES: frozenset[str] = frozenset(
     {".pdf", ".txt", ".text", ".md", ".markdown", ".rst", ".html", ".htm", ".docx"}
     | {".epub", ".odt", ".ods", ".odp", ".pptx", ".xlsx", ".csv", ".rtf", ".eml", ".mbox"}
+    | IMAGE_SUFFIXES
 )
 
-FORMAT_NAMES = "PDF, Word, OpenDocument, PowerPoint, Excel, CSV, EPUB, RTF, e-mail (EML, MBOX), text, Markdown and HTML"
+FORMAT_NAMES = (
+    "PDF (scanned pages too), Word, OpenDocument, PowerPoint, Excel, CSV, EPUB, RTF, e-mail (EML, MBOX), "
+    "text, Markdown, HTML and images (PNG, JPEG, TIFF, WebP)"
+)
 """The formats read, as a sentence fragment for people (the empty window names them)."""
 
 

@@ -7,15 +7,22 @@ words where pypdf makes 475 ('Ma rtian', 'gran aries'), and about 15 times as fa
 
 Each page keeps its physical number (what viewers are opened at) and, where the PDF's page
 labels name it otherwise, a label for people: 'p. iv (6 of 120)'.
+
+A page without a usable text layer (a scan: images and next to no text; or text whose font has
+no Unicode map) is rendered by PDFium and recognised by local OCR (indexer.ocr); pages with a
+good text layer are never OCRed.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
+from indexer import ocr
 from indexer.constants import MAX_PDF_PAGES
 from indexer.errors import ExtractionFailed
+from indexer.normalise import reads_as_words, undecodable_reason
 from indexer.types import LoadedDocument, Page
 
 log = logging.getLogger(__name__)
@@ -103,42 +110,95 @@ def load_pdf(path: Path) -> LoadedDocument:
 def _read_pdfium(document: object, path: Path) -> LoadedDocument:
     n_pages = len(document)  # type: ignore[arg-type]
     _check_pages(n_pages)
-    pages: list[Page] = []
-    undecodable: list[tuple[int, str]] = []
+    texts: list[str] = []
+    undecodable: dict[int, str] = {}
+    scanned: list[int] = []
     failed = 0
     for index in range(n_pages):
         number = index + 1
         try:
-            page = document[index]  # type: ignore[index]
-            try:
-                textpage = page.get_textpage()
-                try:
-                    # Bounded, not range: full Unicode (range is UCS-2 and drops what it cannot decode).
-                    text = textpage.get_text_bounded().replace(PDFIUM_LINE_END_HYPHEN, "-\n")
-                    if _unmapped_share(textpage, textpage.count_chars()) > UNMAPPED_SHARE:
-                        undecodable.append((number, UNMAPPED_REASON))
-                        text = ""
-                finally:
-                    textpage.close()
-            finally:
-                page.close()
+            text, reason, has_images = _page_text(document[index])  # type: ignore[index]
         except Exception as exc:  # noqa: BLE001 - one bad page must not lose the document
             failed += 1
             log.debug("%s: page %d unreadable: %s", path, number, exc)
+            text, reason, has_images = "", "", False
+        if reason:
+            undecodable[number] = reason
             text = ""
-        try:
-            label = document.get_page_label(index)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - malformed /PageLabels: fall back to the number
-            log.debug("%s: page %d label unreadable: %s", path, number, exc)
-            label = ""
-        pages.append(Page(text=text, number=number, label=page_label(label, number, n_pages)))
+        if reason or (has_images and _visible(text) < ocr.MIN_TEXT_LAYER_CHARS):
+            scanned.append(number)
+        texts.append(text)
     if failed:
         log.info("%s: %d of %d pages could not be read", path, failed, n_pages)
+    skipped: list[tuple[int, str]] = []
+    recognised: set[int] = set()
+    if scanned:
+        for found in ocr.read_pages(scanned, lambda number: _render(document, number)):
+            result = found
+            if result.number in undecodable and not result.reason and not reads_as_words(result.text):
+                result = replace(found, reason="the rendered page does not read as words either")
+            if result.reason:
+                # Why the page needed OCR, then why OCR gave nothing (off, missing, failed).
+                why = undecodable.get(result.number, ocr.SCANNED_REASON)
+                skipped.append((result.number, f"{why}; {result.reason}"))
+                texts[result.number - 1] = ""  # not a stamp or a page number alone
+            else:
+                texts[result.number - 1] = result.text
+                recognised.add(result.number)
+    pages = [
+        Page(text=text, number=number, label=_label(document, number, n_pages), ocr=number in recognised)
+        for number, text in enumerate(texts, start=1)
+    ]
     try:
         title = (document.get_metadata_dict().get("Title") or "").strip()  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - broken metadata is common and harmless
         title = ""
-    return LoadedDocument(pages=pages, title=_title(title, path), skipped_pages=undecodable)
+    return LoadedDocument(pages=pages, title=_title(title, path), skipped_pages=skipped)
+
+
+def _page_text(page: object) -> tuple[str, str, bool]:
+    """(text, why it cannot be decoded or '', whether the page holds images) of one page."""
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        textpage = page.get_textpage()  # type: ignore[attr-defined]
+        try:
+            # Bounded, not range: full Unicode (range is UCS-2 and drops what it cannot decode).
+            text = textpage.get_text_bounded().replace(PDFIUM_LINE_END_HYPHEN, "-\n")
+            if _unmapped_share(textpage, textpage.count_chars()) > UNMAPPED_SHARE:
+                reason = UNMAPPED_REASON
+            else:
+                reason = undecodable_reason(text)
+        finally:
+            textpage.close()
+        has_images = next(iter(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3)), None) is not None  # type: ignore[attr-defined]
+    finally:
+        page.close()  # type: ignore[attr-defined]
+    return text, reason, has_images
+
+
+def _visible(text: str) -> int:
+    return len(text) - sum(text.count(ch) for ch in " \n\r\t\f\v\u00a0")
+
+
+def _render(document: object, number: int) -> object:
+    """Page ``number`` as a greyscale PIL image at OCR_DPI, its longest side capped."""
+    page = document[number - 1]  # type: ignore[index]
+    try:
+        width, height = page.get_size()
+        scale = min(ocr.OCR_DPI / 72, ocr.OCR_MAX_SIDE_PX / max(width, height, 1.0))
+        return page.render(scale=scale, grayscale=True).to_pil()
+    finally:
+        page.close()
+
+
+def _label(document: object, number: int, n_pages: int) -> str:
+    try:
+        label = document.get_page_label(number - 1)  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - malformed /PageLabels: fall back to the number
+        log.debug("page %d label unreadable: %s", number, exc)
+        label = ""
+    return page_label(label, number, n_pages)
 
 
 def load_pdf_pypdf(path: Path) -> LoadedDocument:
