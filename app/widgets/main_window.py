@@ -527,9 +527,8 @@ class MainWindow(QMainWindow):
             name = name if len(name) < 60 else name[:57] + "…"
             if progress.detail.startswith("OCR"):  # 'OCR page 3 of 40 — file.pdf'
                 head = f"{progress.detail} — {name}"
-            else:
+            else:  # the bar and its tooltip count passages; the line names the step and file
                 head = f"{STEP_WORDS.get(progress.step, 'Indexing')} {name}"
-                head += f" ({progress.detail})" if progress.detail else ""
             left = say_time_left(self.time_left.update(progress.work_done, progress.work_total))
             files = f"file {min(progress.done + 1, progress.total)} of {progress.total}"
             self.progress_label.setText(f"{head} · {files}" + (f" · {left}" if left else ""))
