@@ -20,13 +20,14 @@ DEFAULT_CANDIDATES = 50
 DEFAULT_RESULTS = 10
 """Results shown: one screen."""
 
-RERANK_WINDOW_WORDS = 64
+RERANK_WINDOW_WORDS = 0
 """Words of a passage the reranker reads, centred on the query's words
 (indexer.passage_window); 0 reads the whole passage (up to CHUNK_MAX_TOKENS, ~190 words).
-Chosen on the choosing halves (benchmarks/ranking.py compare-windows, docs/quality.md):
-against whole passages, 64 words lost 0.003 nDCG@10 on SciFact dev half a (128 words:
-0.002) and gained 0.09 hit@1 / 0.03 hit@3 on books-choosing (128: 0.03 / 0.03), with about
-a third of the tokens per pair, so reranking ran ~3x faster per query."""
+A 64-word window won on the choosing sets (books-choosing +0.09 hit@1 / +0.03 hit@3, SciFact
+dev half a -0.003 nDCG@10) with ~2.5x faster reranking, but on the held-out sets it lost
+0.043 hit@3 on books-unseen and 0.019 nDCG@10 on SciFact dev half b (docs/quality.md). A
+default is chosen by its worst case, so whole passages stay the default; the window is
+there for callers that want the speed (SearchOptions.rerank_window)."""
 
 QUERY_MAX_TOKENS = 64
 """A query longer than this is truncated for reranking, leaving the rest for the passage."""
