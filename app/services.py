@@ -54,7 +54,8 @@ class IndexService(QObject):
     progress = Signal(object)  # Progress
     finished = Signal(object)  # IndexReport
     failed = Signal(str)
-    stats = Signal(dict)  # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped"}
+    # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped", "passages": PassageCounts}
+    stats = Signal(dict)
     folders_changed = Signal(list)  # roots with changes on disk (from the watcher's thread)
     skipped_ready = Signal(list)  # [(path, reason)] of the files indexing skipped
 
@@ -149,6 +150,7 @@ class IndexService(QObject):
                 "documents": sum(1 for d in docs if d.ok),
                 "chunks": sum(d.chunks for d in docs if d.ok),
                 "skipped": sum(1 for d in docs if not d.ok),
+                "passages": engine.store.passage_counts(),
             }
         )
 

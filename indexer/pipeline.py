@@ -1,4 +1,10 @@
-"""Indexer.run: scan folders, compare with the store, read, chunk, embed and write.
+"""Indexer.run: scan folders, compare with the store, read, chunk and write; then embed.
+
+Two passes. The keyword pass reads and chunks each new or changed document and stores its
+passages without vectors, so BM25 finds them seconds after a folder is dropped (reading runs
+at hundreds of pages/s, embedding at about ten). The embedding pass (``backfill``) then
+embeds every passage still without a vector and writes the vectors into those rows; it is
+what a run with nothing changed does, so an interrupted backfill resumes on the next run.
 
 Incremental: unchanged files (same size and mtime, or same content hash) cost nothing,
 changed ones are replaced whole, vanished ones are deleted, and a file whose content is
@@ -12,7 +18,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,7 +26,12 @@ import numpy as np
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.chunking import chunk_pages
-from indexer.constants import EMBED_BATCH_CHUNKS, WRITE_BATCH_CHUNKS
+from indexer.constants import (
+    BACKFILL_COMMIT_S,
+    EMBED_BATCH_CHUNKS,
+    KEYWORD_FLUSH_S,
+    WRITE_BATCH_CHUNKS,
+)
 from indexer.embedding import Embedder
 from indexer.endpoints.embed import EndpointEmbedder
 from indexer.errors import Cancelled, QuarryError
@@ -28,7 +39,7 @@ from indexer.extract import DEFAULT_LOADER, Extractor
 from indexer.malloc import release_free_memory
 from indexer.normalise import normalise_document
 from indexer.scan import ScanRules, scan
-from indexer.store import DocumentRecord, Store, doc_id_for, upsert_document_rows
+from indexer.store import DocumentRecord, Store, StoredChunk, doc_id_for, upsert_document_rows
 from indexer.types import Chunk, IndexReport, Progress, ProgressCallback, Skipped, SourceFile, no_progress
 
 log = logging.getLogger(__name__)
@@ -63,7 +74,9 @@ class _Pending:
     records: list[DocumentRecord] = field(default_factory=list)
     chunks: dict[str, list[Chunk]] = field(default_factory=dict)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    """Only for documents whose vectors are known already (a moved or copied file)."""
     n_chunks: int = 0
+    since: float = field(default_factory=time.perf_counter)
 
 
 class Indexer:
@@ -85,8 +98,13 @@ class Indexer:
         roots: Iterable[Path],
         cancel: CancelToken = NEVER,
         progress: ProgressCallback = no_progress,
+        *,
+        embed: bool = True,
     ) -> IndexReport:
-        """Bring the index up to date with ``roots`` (folders or single files)."""
+        """Bring the index up to date with ``roots`` (folders or single files): the keyword
+        pass, then (``embed``) the embedding pass over every passage without a vector, new or
+        left by an earlier run. ``embed=False`` stops after the keyword pass: every passage is
+        found by BM25, vector search finds only what was embedded before."""
         started = time.perf_counter()
         report = IndexReport()
         timer: dict[str, float] = defaultdict(float)
@@ -95,6 +113,8 @@ class Indexer:
             progress(Progress("scanning", 0, 0))
             plan = self._plan([Path(r).expanduser().resolve() for r in roots], cancel, report, progress)
             self._apply(plan, cancel, progress, report, timer)
+            if embed:
+                self._backfill(cancel, progress, report, timer)
         except Cancelled:
             report.cancelled = True
         finally:
@@ -162,25 +182,31 @@ class Indexer:
         try:
             if plan.to_index:
                 extractor.submit(plan.to_index[0][0].path)
+            written = False
             for done, (source, old) in enumerate(plan.to_index):
                 cancel.raise_if_cancelled()
                 progress(Progress("indexing", done, total, str(source.path)))
-                if done + 1 < total:  # the child reads the next file while this one embeds
+                if done + 1 < total:  # the child reads the next file while this one is chunked
                     extractor.submit(plan.to_index[done + 1][0].path)
-
-                def step(detail: str, done: int = done, path: Path = source.path) -> None:
-                    progress(Progress("indexing", done, total, f"{path}{detail}"))
-
-                record, chunks, vectors = self._index_one(source, extractor, cancel, timer, report, step)
+                record, chunks, vectors = self._index_one(source, extractor, timer, report)
                 pending.records.append(record)
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
-                    pending.vectors[record.doc_id] = vectors
+                    if vectors is not None:
+                        pending.vectors[record.doc_id] = vectors
                     pending.n_chunks += len(chunks)
                 if record.ok:
                     (report.updated if old and old.ok else report.added).append(source.path)
-                if pending.n_chunks >= WRITE_BATCH_CHUNKS or len(pending.records) >= 64:
+                # The first passages go to the store at once (the first keyword hit), the
+                # rest in batches, and at least every KEYWORD_FLUSH_S.
+                if (
+                    (not written and pending.n_chunks)
+                    or pending.n_chunks >= WRITE_BATCH_CHUNKS
+                    or len(pending.records) >= 64
+                    or time.perf_counter() - pending.since >= KEYWORD_FLUSH_S
+                ):
                     self._flush(pending, timer)
+                    written = written or pending.n_chunks > 0
                     pending = _Pending()
             progress(Progress("indexing", total, total))
         finally:
@@ -193,14 +219,10 @@ class Indexer:
             report.removed.extend(Path(r.path) for r in plan.removed)
 
     def _index_one(
-        self,
-        source: SourceFile,
-        extractor: Extractor,
-        cancel: CancelToken,
-        timer: dict[str, float],
-        report: IndexReport,
-        step: Callable[[str], None],
-    ) -> tuple[DocumentRecord, list[Chunk], np.ndarray]:
+        self, source: SourceFile, extractor: Extractor, timer: dict[str, float], report: IndexReport
+    ) -> tuple[DocumentRecord, list[Chunk], np.ndarray | None]:
+        """Read and chunk one file: its record, its passages, and their vectors where the
+        store already holds them (the same content under another path), else None."""
         path = source.path
         base = DocumentRecord(
             doc_id=doc_id_for(path),
@@ -216,7 +238,6 @@ class Indexer:
             reason="",
             indexed_at=time.time(),
         )
-        empty = np.zeros((0, self.embedder.dimension), dtype=np.float32)
         t0 = time.perf_counter()
         try:
             try:
@@ -234,7 +255,7 @@ class Indexer:
             reason = str(exc) if isinstance(exc, QuarryError) else f"cannot be read: {exc.strerror or exc}"
             log.info("skipped %s: %s", path, reason)
             report.skipped.append(Skipped(path, reason))
-            return replace(base, reason=reason), [], empty
+            return replace(base, reason=reason), [], None
         t1 = time.perf_counter()
         report.pages_read += len(document.pages)
         title = document.title or path.stem
@@ -248,7 +269,8 @@ class Indexer:
         if reused is not None:  # moved, renamed or copied: the passages and vectors are known
             stored, vectors = reused
             chunks = [Chunk(c.text, c.page, c.start, c.end, c.ordinal, title, c.location) for c in stored]
-            report.chunks_reused += len(chunks)
+            if vectors is not None:
+                report.chunks_reused += len(chunks)
             timer["chunk"] += time.perf_counter() - t1
             return replace(record, chunks=len(chunks)), chunks, vectors
         chunks = chunk_pages(document.pages, title, self.embedder.count_tokens)
@@ -257,17 +279,80 @@ class Indexer:
         if not chunks:
             reason = "no text found (scanned images or an empty document)"
             report.skipped.append(Skipped(path, reason))
-            return replace(base, content_hash=content_hash, reason=reason, pages=len(document.pages)), [], empty
-        parts = []
-        for start in range(0, len(chunks), EMBED_BATCH_CHUNKS):
+            return replace(base, content_hash=content_hash, reason=reason, pages=len(document.pages)), [], None
+        return replace(record, chunks=len(chunks)), chunks, None
+
+    def backfill(self, cancel: CancelToken = NEVER, progress: ProgressCallback = no_progress) -> IndexReport:
+        """The embedding pass alone: embed every passage stored without a vector and write
+        the vectors (a resumed backfill). Cancelled: what was written stays."""
+        started = time.perf_counter()
+        report = IndexReport()
+        timer: dict[str, float] = defaultdict(float)
+        try:
+            self._backfill(cancel, progress, report, timer)
+        except Cancelled:
+            report.cancelled = True
+        finally:
+            self.store.optimize()
+            report.seconds = time.perf_counter() - started
+            report.stage_seconds = dict(timer)
+            progress(Progress("done", 1, 1))
+        return report
+
+    def _backfill(
+        self, cancel: CancelToken, progress: ProgressCallback, report: IndexReport, timer: dict[str, float]
+    ) -> None:
+        """Embed passages without vectors, EMBED_BATCH_CHUNKS per call, and commit their
+        vectors every WRITE_BATCH_CHUNKS passages or BACKFILL_COMMIT_S, whichever comes first,
+        so search sees meaning search grow and a kill loses at most one commit's work."""
+        self.store.refresh_text_index()  # the keyword pass's last rows, before the long part
+        counts = self.store.passage_counts()
+        total = counts.passages - counts.vectors
+        if total <= 0:
+            return
+        log.info("embedding %d passages stored without vectors", total)
+        skip: set[str] = set()  # rows a concurrent writer changed under us: not retried this run
+        done = 0
+        progress(Progress("embedding", 0, total))
+        while True:
             cancel.raise_if_cancelled()
-            texts = [c.indexed_text for c in chunks[start : start + EMBED_BATCH_CHUNKS]]
-            parts.append(self.embedder.embed_documents(texts, cancel))
-            if len(chunks) > EMBED_BATCH_CHUNKS:
-                step(f" — {min(start + EMBED_BATCH_CHUNKS, len(chunks))} of {len(chunks)} passages")
-        timer["embed"] += time.perf_counter() - t2
-        report.chunks_embedded += len(chunks)
-        return replace(record, chunks=len(chunks)), chunks, np.concatenate(parts)
+            batch = self.store.missing_vectors(WRITE_BATCH_CHUNKS, skip)
+            if not batch:
+                break
+            embedded: list[StoredChunk] = []
+            parts: list[np.ndarray] = []
+            since = time.perf_counter()
+            try:
+                for start in range(0, len(batch), EMBED_BATCH_CHUNKS):
+                    part = batch[start : start + EMBED_BATCH_CHUNKS]
+                    t0 = time.perf_counter()
+                    parts.append(self.embedder.embed_documents([_indexed_text(c) for c in part], cancel))
+                    timer["embed"] += time.perf_counter() - t0
+                    embedded.extend(part)
+                    done += len(part)
+                    progress(Progress("embedding", min(done, total), max(total, done), part[-1].path))
+                    if time.perf_counter() - since >= BACKFILL_COMMIT_S:
+                        self._fill(embedded, parts, skip, timer)
+                        embedded, parts, since = [], [], time.perf_counter()
+            finally:  # a cancel keeps what was embedded
+                self._fill(embedded, parts, skip, timer)
+                report.chunks_embedded = done
+            self._refresh_text_index(timer)
+
+    def _fill(
+        self, chunks: list[StoredChunk], parts: list[np.ndarray], skip: set[str], timer: dict[str, float]
+    ) -> None:
+        if not chunks:
+            return
+        t0 = time.perf_counter()
+        if self.store.fill_vectors(chunks, np.concatenate(parts)) < len(chunks):
+            skip.update(c.chunk_id for c in chunks)  # removed or changed meanwhile: not ours now
+        timer["write"] += time.perf_counter() - t0
+
+    def _refresh_text_index(self, timer: dict[str, float]) -> None:
+        t0 = time.perf_counter()
+        self.store.refresh_text_index()
+        timer["text index"] += time.perf_counter() - t0
 
     def _flush(self, pending: _Pending, timer: dict[str, float]) -> None:
         if not pending.records:
@@ -275,6 +360,14 @@ class Indexer:
         t0 = time.perf_counter()
         self.store.write(pending.records, pending.chunks, pending.vectors)
         timer["write"] += time.perf_counter() - t0
+        if pending.n_chunks:
+            self._refresh_text_index(timer)  # BM25 finds these passages from now on
+
+
+def _indexed_text(chunk: StoredChunk) -> str:
+    """What the embedder reads for a stored passage: Chunk.indexed_text, the same text it
+    would have read in the keyword pass."""
+    return Chunk(chunk.text, chunk.page, chunk.start, chunk.end, chunk.ordinal, chunk.title).indexed_text
 
 
 def _pages_note(skipped_pages: list[tuple[int, str]], total: int) -> str:

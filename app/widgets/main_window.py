@@ -69,6 +69,9 @@ class MainWindow(QMainWindow):
         self.generation = 0
         self.reranked = False
         self.folder_stats: dict[str, tuple[int, int]] = {}
+        self.resume_backfill = False
+        """Set when an engine loads: the first stats that show passages without vectors (an
+        interrupted embedding pass) start a run of the folders, which embeds them."""
         self.setWindowTitle("Quarry")
         self.setAcceptDrops(True)
         self._build()
@@ -258,14 +261,15 @@ class MainWindow(QMainWindow):
         self.reranked = False
         self._show_result(result, reranked=False)
         reranking = self.searching.options.rerank and result.hits and self.engines.engine.reranker is not None
-        self._set_notice("Reranking…" if reranking else self._rerank_problem())
+        notice = "Reranking…" if reranking else self._rerank_problem()
+        self._set_notice(self._with_readiness(notice, result))
 
     def on_reranked(self, generation: int, result: SearchResult) -> None:
         if generation != self.generation:
             return
         self.reranked = True
         self._show_result(result, reranked=True)
-        self._set_notice(self._notice_for(result))
+        self._set_notice(self._with_readiness(self._notice_for(result), result))
 
     def on_search_failed(self, generation: int, message: str) -> None:
         if generation == self.generation:
@@ -296,6 +300,11 @@ class MainWindow(QMainWindow):
             f"<b>{WEAK_BANNER}</b> — nothing scored {result.min_score:.2f} or more: these are the nearest "
             f"passages, probably not an answer. {notice}"
         ).strip()
+
+    @staticmethod
+    def _with_readiness(notice: str, result: SearchResult) -> str:
+        """The notice, after 'meaning search: 40 % ready' while vectors are being embedded."""
+        return " · ".join(part for part in (result.readiness, notice) if part)
 
     def _set_notice(self, text: str) -> None:
         self.notice.setText(text)
@@ -442,6 +451,12 @@ class MainWindow(QMainWindow):
             name = Path(progress.current).name if progress.current else ""
             name = name if len(name) < 70 else name[:67] + "…"
             self.progress_label.setText(f"Indexing {progress.done} of {progress.total} files  {name}")
+        elif progress.stage == "embedding" and progress.total:
+            self.progress_bar.setRange(0, progress.total)
+            self.progress_bar.setValue(progress.done)
+            self.progress_label.setText(
+                f"Searchable by keyword; embedding {progress.done:,} of {progress.total:,} passages for meaning search"
+            )
         elif progress.stage == "finishing":
             self.progress_label.setText("Finishing…")
 
@@ -472,7 +487,13 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, folder)
             item.setToolTip(folder)
             self.folders.addItem(item)
-        self.index_label.setText(f"{stats['documents']} documents, {stats['chunks']} chunks")
+        passages = stats.get("passages")
+        detail = f" · {passages.describe()}" if passages is not None else f", {stats['chunks']} chunks"
+        self.index_label.setText(f"{stats['documents']} documents{detail}")
+        if self.resume_backfill and passages is not None:
+            self.resume_backfill = False
+            if passages.vectors < passages.passages and self.folder_stats and not self.indexing.running:
+                self.indexing.queue([Path(folder) for folder in self.folder_stats])
         count = stats["skipped"]
         self.skipped_button.setText(f"{count} file{'s' if count != 1 else ''} skipped — show")
         self.skipped_button.setVisible(count > 0)
@@ -511,6 +532,7 @@ class MainWindow(QMainWindow):
     # -- models -----------------------------------------------------------------------------
     def on_engine_ready(self, engine: Engine) -> None:
         self.indexing.watch(engine)
+        self.resume_backfill = True
         if self.pages.currentWidget() is self.first_run:
             self._show_empty("Models ready")
         reranker = engine.reranker.label if engine.reranker else "no reranker"
