@@ -42,6 +42,10 @@ EMBED_BATCH_CHUNKS = 32
 WRITE_BATCH_CHUNKS = 512
 """Chunks buffered before one LanceDB write: fewer table versions, fewer fragments."""
 
+COUNT_BATCH_TEXTS = 2000
+"""Sentences sent to the inference worker per token-count request while chunking: one
+request per document part instead of one per sentence, in messages of a bounded size."""
+
 KEYWORD_FLUSH_S = 2.0
 """The keyword pass writes its passages at least this often (and the first document's at
 once), so BM25 finds a dropped folder's text within seconds, not after a 512-chunk batch."""
