@@ -2,7 +2,7 @@
 
 Two passes. The keyword pass reads and chunks each new or changed document and stores its
 passages without vectors, so BM25 finds them seconds after a folder is dropped (reading runs
-at hundreds of pages/s, embedding at about ten). The embedding pass (``backfill``) then
+at hundreds of pages/s, embedding at about ten). The embedding pass (``_backfill``) then
 embeds every passage still without a vector and writes the vectors into those rows; it is
 what a run with nothing changed does, so an interrupted backfill resumes on the next run.
 
@@ -185,8 +185,8 @@ class Indexer:
                 extractor.submit(plan.to_index[0][0].path)
             written = False
             for done, (source, old) in enumerate(plan.to_index):
-                cancel.raise_if_cancelled()
                 progress(Progress("indexing", done, total, str(source.path)))
+                cancel.raise_if_cancelled()  # after progress: a cancel it prompts stops here
                 if done + 1 < total:  # the child reads the next file while this one is chunked
                     extractor.submit(plan.to_index[done + 1][0].path)
                 record, chunks, vectors = self._index_one(source, extractor, timer, report)
@@ -301,23 +301,6 @@ class Indexer:
             return found if found is not None else self.embedder.count_tokens(text)
 
         return count
-
-    def backfill(self, cancel: CancelToken = NEVER, progress: ProgressCallback = no_progress) -> IndexReport:
-        """The embedding pass alone: embed every passage stored without a vector and write
-        the vectors (a resumed backfill). Cancelled: what was written stays."""
-        started = time.perf_counter()
-        report = IndexReport()
-        timer: dict[str, float] = defaultdict(float)
-        try:
-            self._backfill(cancel, progress, report, timer)
-        except Cancelled:
-            report.cancelled = True
-        finally:
-            self.store.optimize()
-            report.seconds = time.perf_counter() - started
-            report.stage_seconds = dict(timer)
-            progress(Progress("done", 1, 1))
-        return report
 
     def _backfill(
         self, cancel: CancelToken, progress: ProgressCallback, report: IndexReport, timer: dict[str, float]

@@ -171,8 +171,6 @@ class StoreStats:
     bytes_on_disk: int
     roots: list[str]
     embedder: str
-    embedded: int = 0
-    """Chunks with vectors (the rest wait for the embedding backfill)."""
 
 
 class Store:
@@ -290,7 +288,6 @@ class Store:
             bytes_on_disk=size,
             roots=self.roots,
             embedder=str(self.meta.get("fingerprint", "")).split("|")[0],
-            embedded=self.chunks.count_rows("embedded"),
         )
 
     def passage_counts(self) -> PassageCounts:
@@ -422,6 +419,7 @@ class Store:
             return 0
         if vectors.shape != (len(chunks), self.dimension):
             raise ValueError(f"vectors of shape {vectors.shape} for {len(chunks)} passages of {self.dimension}")
+        _check_finite(vectors)
         flat = pa.array(vectors.astype(np.float32).reshape(-1), type=pa.float32())
         schema = chunks_schema(self.dimension)
         rows = pa.Table.from_arrays(
@@ -505,6 +503,13 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
+def _check_finite(vectors: np.ndarray) -> None:
+    """Writes pass on_bad_vectors='null' so that null means 'not embedded yet'; a NaN from a
+    broken model must not become such a null behind an ``embedded`` flag. Raises ValueError."""
+    if not np.isfinite(vectors).all():
+        raise ValueError("the embedding model returned vectors with NaN or infinite values")
+
+
 def _vector(value: list[float] | None) -> np.ndarray | None:
     return None if value is None else np.asarray(value, dtype=np.float32)
 
@@ -557,6 +562,8 @@ def _chunk_table(
             columns["embedded"].append(doc_vectors is not None)
         if doc_vectors is None:  # stored for BM25 now, embedded by the backfill
             doc_vectors = np.zeros((len(doc_chunks), dimension), dtype=np.float32)
+        else:
+            _check_finite(doc_vectors)
         vector_parts.append(doc_vectors.astype(np.float32))
     if not vector_parts:
         return schema.empty_table()
