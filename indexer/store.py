@@ -395,7 +395,7 @@ class Store:
 
     def missing_vectors(self, limit: int, skip: Iterable[str] = ()) -> list[StoredChunk]:
         """Up to ``limit`` passages without vectors (in storage order), leaving out the
-        chunk ids in ``skip``. Their ``passage`` is what the embedder reads."""
+        chunk ids in ``skip``, each with its ``doc_hash`` (for fill_vectors)."""
         if limit <= 0:
             return []
         skipped = set(skip)
