@@ -153,6 +153,12 @@ def _progress_printer() -> Any:
             last[0] = now
             line = f"[{p.done}/{p.total}] {p.label}"[:100]
             print(f"\r{line:<100}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+        elif p.stage == "embedding" and p.total:
+            if now - last[0] < (0.1 if tty else 2.0) and p.done < p.total:
+                return
+            last[0] = now
+            line = f"searchable by keyword; embedding passages [{p.done}/{p.total}]"
+            print(f"\r{line:<100}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
         elif p.stage == "finishing" and tty:
             print("\r" + " " * 100 + "\r", end="", file=sys.stderr, flush=True)
 
@@ -229,6 +235,8 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
         return 0
     if result.notice:
         print(f"note: {result.notice}", file=sys.stderr)
+    if result.readiness:
+        print(f"note: {result.readiness} (keyword search covers every passage; `quarry index` embeds the rest)")
     if not result.hits:
         if not engine.store.stats().chunks:
             print("The index is empty: run `quarry index FOLDER` first.")
@@ -253,6 +261,8 @@ def result_json(result: Any) -> dict[str, Any]:
         "notice": result.notice,
         "weak": result.weak,
         "min_score": result.min_score,
+        "vectors_ready": round(result.vectors_ready, 4),
+        "readiness": result.readiness,
         "hits": [
             {
                 "rank": h.rank,
@@ -401,13 +411,15 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
 
     meta_file = paths.index / META_FILE
     if not meta_file.exists():
-        print(json.dumps({"folders": [], "documents": 0, "chunks": 0}) if args.json else "The index is empty.")
+        empty = {"folders": [], "documents": 0, "chunks": 0, "passages": 0, "keyword_searchable": 0, "with_vectors": 0}
+        print(json.dumps(empty) if args.json else "The index is empty.")
         return 0
     meta = json.loads(meta_file.read_text("utf-8"))
     from indexer.store import Store
 
     store = Store(paths.index, int(meta["dimension"]), meta["fingerprint"])
     stats = store.stats()
+    counts = store.passage_counts()
     docs = store.all_documents().values()
     per_root = {root: documents for root, (documents, _) in store.folder_counts(docs).items()}
     skipped = [d for d in docs if not d.ok]
@@ -419,6 +431,10 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
                     "folders": [{"path": r, "documents": n} for r, n in per_root.items()],
                     "documents": stats.documents,
                     "chunks": stats.chunks,
+                    "passages": counts.passages,
+                    "keyword_searchable": counts.keyword,
+                    "with_vectors": counts.vectors,
+                    "vectors_ready": round(counts.vectors_ready, 4),
                     "skipped": [{"path": d.path, "reason": d.reason} for d in skipped],
                     "partly_skipped": [{"path": d.path, "reason": d.reason} for d in partial],
                     "bytes": stats.bytes_on_disk,
@@ -432,7 +448,9 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
     print(f"Index: {paths.index} ({stats.bytes_on_disk / 1e6:.1f} MB, embedder {stats.embedder})")
     for root, n in per_root.items():
         print(f"  {root}: {n} documents")
-    print(f"{stats.documents} documents, {stats.chunks} chunks, {len(skipped)} skipped")
+    print(f"{stats.documents} documents, {len(skipped)} skipped; {counts.describe()}")
+    if counts.vectors < counts.passages:
+        print("  meaning search waits for the rest: `quarry index` embeds them (an interrupted run resumes)")
     for d in skipped:
         print(f"  skipped {d.path}: {d.reason}")
     for d in partial:

@@ -57,7 +57,8 @@ class IndexService(QObject):
     progress = Signal(object)  # Progress
     finished = Signal(object)  # IndexReport
     failed = Signal(object)  # the exception that ended the run
-    stats = Signal(dict)  # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped"}
+    # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped", "passages": PassageCounts}
+    stats = Signal(dict)
     folders_changed = Signal(list)  # roots with changes on disk (from the watcher's thread)
 
     def __init__(self, engines: EngineService, lanes: Lanes) -> None:
@@ -157,6 +158,7 @@ class IndexService(QObject):
             "documents": sum(1 for d in docs if d.ok),
             "chunks": sum(d.chunks for d in docs if d.ok),
             "skipped": sum(1 for d in docs if not d.ok),
+            "passages": engine.store.passage_counts(),
         }
 
     def list_skipped(self, done: Callable[[list[tuple[str, str]]], None]) -> None:

@@ -67,6 +67,17 @@ def _fit(text: str, start: int, end: int, count: TokenCounter, limit: int) -> It
         yield buffer_start, buffer_end, buffer_tokens
 
 
+def sentences(pages: list[Page]) -> list[str]:
+    """The pieces the chunker measures first on these pages (each paragraph cut after its
+    sentences), so a token counter can be asked about all of them in one batch."""
+    return [
+        page.text[start:end]
+        for page in pages
+        for para_start, para_end in _spans(page.text, _PARAGRAPH, 0, len(page.text))
+        for start, end in _spans(page.text, _SENTENCE_END, para_start, para_end)
+    ]
+
+
 def _units(text: str, count: TokenCounter, limit: int) -> list[_Unit]:
     units: list[_Unit] = []
     for para_start, para_end in _spans(text, _PARAGRAPH, 0, len(text)):

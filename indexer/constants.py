@@ -51,6 +51,18 @@ EMBED_BATCH_CHUNKS = 32
 WRITE_BATCH_CHUNKS = 512
 """Chunks buffered before one LanceDB write: fewer table versions, fewer fragments."""
 
+COUNT_BATCH_TEXTS = 2000
+"""Sentences sent to the inference worker per token-count request while chunking: one
+request per document part instead of one per sentence, in messages of a bounded size."""
+
+KEYWORD_FLUSH_S = 2.0
+"""The keyword pass writes its passages at least this often (and the first document's at
+once), so BM25 finds a dropped folder's text within seconds, not after a 512-chunk batch."""
+
+BACKFILL_COMMIT_S = 5.0
+"""The embedding pass commits vectors at least this often (or every WRITE_BATCH_CHUNKS):
+meaning search grows in steps of a few seconds, and a kill loses at most that much work."""
+
 MIN_SCORE = 0.2
 """Hits whose final score is below this are hidden (and offered as 'weaker matches'). With the
 topic check (indexer.topic), all 70 off-topic queries of benchmarks/topic_queries.py score under

@@ -1,6 +1,10 @@
 """Searcher.search: a hybrid first stage (BM25 + vectors, fused by RRF), then the
 cross-encoder re-scores the candidates and the final order fuses both (indexer.fusion).
 
+While an index run's embedding pass is still backfilling vectors, BM25 reaches every stored
+passage and vector search only the embedded ones; the result says how far meaning search
+has got (SearchResult.vectors_ready).
+
 Nothing the first stage found is hidden by the minimum score: it labels. A result whose best
 hit scores under it is a weak set ("No strong matches — closest passages"), shown as such."""
 
@@ -83,6 +87,9 @@ class Candidate:
     """Rank in the full-text (BM25) list, from 1; None if BM25 did not find it."""
     vector_rank: int | None = None
     """Rank in the vector list, from 1; None if vector search did not find it."""
+    embedded: bool = True
+    """False for a passage stored without its vector yet (a backfill in progress): its
+    ``similarity`` is 0 and says nothing, so the topic check cannot use it."""
 
 
 class Searcher:
@@ -163,6 +170,7 @@ class Searcher:
                     similarity if similarity is not None else 0.0,
                     bm25_ranks.get(key),
                     vector_ranks.get(key),
+                    embedded=similarity is not None,
                 )
             )
         timings["retrieve"] = (time.perf_counter() - t1) * 1000
@@ -172,7 +180,7 @@ class Searcher:
         started = time.perf_counter()
         query = query.strip()
         if not query:
-            return SearchResult(query, "none", [], {"total": 0.0})
+            return SearchResult(query, "none", [], {"total": 0.0}, vectors_ready=self.vectors_ready())
         found, timings = self.first_stage(query, max(options.candidates, options.k), options.mode)
         return self.finish(query, found, timings, options, cancel, started)
 
@@ -273,13 +281,21 @@ class Searcher:
             reranker=used,
             weak=weak,
             min_score=options.min_score,
+            vectors_ready=self.vectors_ready(),
         )
+
+    def vectors_ready(self) -> float:
+        """Share of stored passages with vectors, 0..1 (1 for an empty index): below 1 while
+        an embedding backfill runs or after one was interrupted."""
+        return self.store.passage_counts().vectors_ready
 
     def topic_weights(self, query: str, found: Sequence[Candidate], topic_check: bool = True) -> list[float]:
         """Each candidate's topic weight (indexer.topic): 1 where the embedder or a phrase
-        match vouches for it, less where only the reranker does."""
+        match vouches for it, less where only the reranker does. A passage not embedded yet
+        has no similarity to judge by, so it gets no gate (1), as with an uncalibrated
+        embedder: the reranker's score stands until its vector is there."""
         check = TopicCheck(query, self.topic_gate if topic_check else None)
-        return [check.weight(c.similarity, (c.chunk.title, c.chunk.text)) for c in found]
+        return [check.weight(c.similarity, (c.chunk.title, c.chunk.text)) if c.embedded else 1.0 for c in found]
 
     def final_scores(
         self, query: str, scores: Sequence[float | None], found: Sequence[Candidate], topic_check: bool = True

@@ -4,6 +4,12 @@ which embedding model made the vectors (a different model forces a re-index, nev
 Writes replace whole documents: one ``merge_insert`` per batch swaps a document's chunks in a
 single commit, and its documents row is written after, so a crash in between leaves a row
 that the next run sees as changed and indexes again.
+
+A passage can be stored before it is embedded (keyword search first, vectors after): its
+``vector`` is null and ``embedded`` false until ``fill_vectors`` writes the vector in place
+(an update of rows that exist, never an insert). LanceDB's vector search skips null vectors,
+flat or ANN, and its full-text search covers rows the FTS index has not taken in yet (a
+slower flat pass over them), so a stored passage is found by BM25 at once.
 """
 
 from __future__ import annotations
@@ -24,16 +30,20 @@ import pyarrow as pa
 from indexer.atomic import write_text_atomic
 from indexer.errors import StoreMismatch
 from indexer.passage_window import query_window
-from indexer.types import Chunk
+from indexer.types import Chunk, percent_ready
 
 log = logging.getLogger(__name__)
 
 DOCUMENTS = "documents"
 CHUNKS = "chunks"
 META_FILE = "index.json"
-SCHEMA_VERSION = 3
-"""2: chunks gained ``location``; 3: chunks gained ``ocr``. An older index is upgraded in place
-when opened."""
+SCHEMA_VERSION = 4
+"""2: chunks gained ``location``; 3: ``ocr``; 4: ``embedded`` (vectors may be null until a
+backfill writes them). An older index is upgraded in place when opened, keeping its vectors."""
+FTS_REFRESH_ROWS = 10_000
+"""Rows outside the full-text index before a run folds them in (optimize). BM25 still finds
+them, by a flat pass that cost 0.09 s a query for 5,000 such rows and 0.46 s for 20,000
+(100,000-row table, 2-core EPYC); folding them in cost 2.7 s. docs/benchmarks.md."""
 _CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "location", "ordinal", "start", "end", "title", "text", "ocr"]
 
 
@@ -79,6 +89,11 @@ def chunks_schema(dimension: int) -> pa.Schema:
             pa.field("location", pa.string()),
             # The passage was recognised by OCR (schema 3; null in an upgraded index: False).
             pa.field("ocr", pa.bool_()),
+            # Whether ``vector`` holds the passage's embedding (False: stored for BM25, to be
+            # embedded by a backfill). Added in schema 4, last; a bool column, so counting the
+            # passages without vectors reads 1 bit a row, not the vectors (1.5 ms vs 120 ms
+            # over 100,000 rows).
+            pa.field("embedded", pa.bool_(), nullable=False),
         ]
     )
 
@@ -121,6 +136,8 @@ class StoredChunk:
     """Page label as a person names it (Page.label); empty when the page number says it."""
     ocr: bool = False
     """Text recognised by OCR (Chunk.ocr)."""
+    doc_hash: str = ""
+    """Content hash of the document version the passage was cut from (missing_vectors only)."""
 
     @property
     def passage(self) -> str:
@@ -131,6 +148,29 @@ class StoredChunk:
         """What the reranker reads for ``query``: the title, then the chunk cut to the
         ``window_words``-word window centred on the query's words (0: the whole chunk)."""
         return f"{self.title}\n{query_window(self.text, query, window_words)}"
+
+
+@dataclass(frozen=True, slots=True)
+class PassageCounts:
+    """How much of the index each kind of search reaches."""
+
+    passages: int
+    """Passages stored."""
+    keyword: int
+    """Passages BM25 finds: every stored one once the full-text index exists, else none."""
+    vectors: int
+    """Passages with their vector, found by meaning (vector search)."""
+
+    @property
+    def vectors_ready(self) -> float:
+        """Share of passages with vectors, 0..1; 1 for an empty index (nothing to wait for)."""
+        return self.vectors / self.passages if self.passages else 1.0
+
+    def describe(self) -> str:
+        """One line for the status bar and `quarry status`: '3,076 passages: 3,076 by
+        keyword, 1,230 by meaning (40 % ready)'; the '(… ready)' only while vectors are missing."""
+        line = f"{self.passages:,} passages: {self.keyword:,} by keyword, {self.vectors:,} by meaning"
+        return line if self.vectors_ready >= 1.0 else f"{line} ({percent_ready(self.vectors_ready)} % ready)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +236,10 @@ class Store:
         if "ocr" not in names:
             log.info("upgrading the index: chunks gain an ocr column")
             self.chunks.add_columns(pa.field("ocr", pa.bool_()))
+        if "embedded" not in names:
+            # Every row of an older index has its vector: nothing is embedded again.
+            log.info("upgrading the index: chunks gain an embedded column")
+            self.chunks.add_columns({"embedded": "vector IS NOT NULL"})
 
     # -- meta -------------------------------------------------------------------
     def _read_meta(self) -> dict[str, Any]:
@@ -262,6 +306,16 @@ class Store:
             embedder=str(self.meta.get("fingerprint", "")).split("|")[0],
         )
 
+    def passage_counts(self) -> PassageCounts:
+        """Stored passages, those BM25 reaches and those with vectors: two cheap counts
+        (row count and a bool column), a few ms at 100,000 passages."""
+        passages = self.chunks.count_rows()
+        vectors = self.chunks.count_rows("embedded") if passages else 0
+        return PassageCounts(passages, passages if self.has_text_index() else 0, vectors)
+
+    def has_text_index(self) -> bool:
+        return any(index.index_type == "FTS" for index in self.chunks.list_indices())
+
     def vector_search(self, vector: np.ndarray, limit: int) -> list[StoredChunk]:
         rows = (
             self.chunks.search(vector.astype(np.float32), vector_column_name="vector")
@@ -271,7 +325,9 @@ class Store:
             .to_arrow()
             .to_pylist()
         )
-        return [_stored(row, 1.0 - float(row["_distance"])) for row in rows]
+        # LanceDB leaves null vectors (passages not embedded yet) out; a null distance would
+        # be one of them all the same, and is never a vector hit.
+        return [_stored(row, 1.0 - float(row["_distance"])) for row in rows if row["_distance"] is not None]
 
     def text_search(self, query: str, limit: int) -> list[StoredChunk]:
         """BM25 over passage text (LanceDB's native full-text index); vectors included so
@@ -291,17 +347,33 @@ class Store:
         except (ValueError, RuntimeError) as exc:  # no index yet (empty store), or a query it cannot parse
             log.debug("full-text search unavailable: %s", exc)
             return []
-        return [_stored(row, float(row["_score"]), np.asarray(row["vector"], dtype=np.float32)) for row in rows]
+        return [_stored(row, float(row["_score"]), _vector(row["vector"])) for row in rows]
 
     def ensure_text_index(self) -> None:
         """Build the full-text index once; later runs fold new rows in with optimize()."""
         if self.chunks.count_rows() == 0:
             return
-        if any(index.index_type == "FTS" for index in self.chunks.list_indices()):
+        if self.has_text_index():
             return
         from lancedb.index import FTS
 
         self.chunks.create_index("text", config=FTS(), replace=True)
+
+    def refresh_text_index(self, max_unindexed: int = FTS_REFRESH_ROWS) -> bool:
+        """Mid-run upkeep: build the full-text index if there is none (so BM25 answers at
+        all), and fold rows into it (optimize) once more than ``max_unindexed`` are outside
+        it. Returns whether it did either."""
+        indices = [i for i in self.chunks.list_indices() if i.index_type == "FTS"]
+        if not indices:
+            if self.chunks.count_rows() == 0:
+                return False
+            self.ensure_text_index()
+            return True
+        stats = self.chunks.index_stats(indices[0].name)
+        if stats is None or stats.num_unindexed_rows <= max_unindexed:
+            return False
+        self.optimize()
+        return True
 
     def chunks_of(self, doc_id: str, ordinals: Iterable[int]) -> list[StoredChunk]:
         wanted = ",".join(str(int(o)) for o in ordinals)
@@ -323,7 +395,7 @@ class Store:
         table = (
             self.chunks.search()
             .where(f"doc_hash = '{_quote(content_hash)}'")
-            .select([*_CHUNK_COLUMNS, "vector"])
+            .select([*_CHUNK_COLUMNS, "vector", "embedded"])
             .limit(None)
             .to_arrow()
         )
@@ -333,13 +405,62 @@ class Store:
         rows = [r for r in table.to_pylist() if r["doc_id"] == first_doc]
         rows.sort(key=lambda r: r["ordinal"])
         chunks = [_stored(r, 0.0) for r in rows]
+        if not all(r["embedded"] for r in rows):
+            return chunks, None  # not embedded yet: the copy waits for the backfill too
         return chunks, np.asarray([r["vector"] for r in rows], dtype=np.float32)
+
+    def missing_vectors(self, limit: int, skip: Iterable[str] = ()) -> list[StoredChunk]:
+        """Up to ``limit`` passages without vectors (in storage order), leaving out the
+        chunk ids in ``skip``, each with its ``doc_hash`` (for fill_vectors)."""
+        if limit <= 0:
+            return []
+        skipped = set(skip)
+        rows = (
+            self.chunks.search()
+            .where("NOT embedded")
+            .select([*_CHUNK_COLUMNS, "doc_hash"])
+            .limit(limit + len(skipped))
+            .to_arrow()
+            .to_pylist()
+        )
+        found = [_stored(r, 0.0, doc_hash=r["doc_hash"]) for r in rows if r["chunk_id"] not in skipped]
+        return found[:limit]
+
+    def fill_vectors(self, chunks: list[StoredChunk], vectors: np.ndarray) -> int:
+        """Write the vectors of passages stored without them, in one commit. Only rows that
+        still exist and still belong to the same version of their document (doc_hash) are
+        updated; nothing is ever inserted, so a document removed or changed meanwhile gains
+        no row. ``vectors``: float32 (len(chunks), dimension). Returns the rows updated."""
+        if not chunks:
+            return 0
+        if vectors.shape != (len(chunks), self.dimension):
+            raise ValueError(f"vectors of shape {vectors.shape} for {len(chunks)} passages of {self.dimension}")
+        _check_finite(vectors)
+        flat = pa.array(vectors.astype(np.float32).reshape(-1), type=pa.float32())
+        schema = chunks_schema(self.dimension)
+        rows = pa.Table.from_arrays(
+            [
+                pa.array([c.chunk_id for c in chunks], type=pa.string()),
+                pa.array([c.doc_hash for c in chunks], type=pa.string()),
+                pa.FixedSizeListArray.from_arrays(flat, self.dimension),
+                pa.array([True] * len(chunks), type=pa.bool_()),
+            ],
+            schema=pa.schema([schema.field(n) for n in ("chunk_id", "doc_hash", "vector", "embedded")]),
+        )
+        result = (
+            self.chunks.merge_insert("chunk_id")
+            .when_matched_update_all(where="target.doc_hash = source.doc_hash")
+            .execute(rows)
+        )
+        return int(result.num_updated_rows)
 
     # -- writes -----------------------------------------------------------------
     def write(
         self, records: list[DocumentRecord], chunks: dict[str, list[Chunk]], vectors: dict[str, np.ndarray]
     ) -> None:
-        """Replace the chunks of every document in ``records`` and then their rows."""
+        """Replace the chunks of every document in ``records`` and then their rows.
+        ``vectors``: float32 (chunks, dimension) per doc_id; a document missing from it is
+        stored without vectors (``embedded`` false), for a backfill to embed."""
         if not records:
             return
         ids = [r.doc_id for r in records]
@@ -351,7 +472,7 @@ class Store:
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
                 .when_not_matched_by_source_delete(f"doc_id IN ({id_list})")
-                .execute(rows)
+                .execute(rows, on_bad_vectors="null")
             )
         else:
             self.chunks.delete(f"doc_id IN ({id_list})")
@@ -398,7 +519,18 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
-def _stored(row: dict[str, Any], score: float, vector: np.ndarray | None = None) -> StoredChunk:
+def _check_finite(vectors: np.ndarray) -> None:
+    """Writes pass on_bad_vectors='null' so that null means 'not embedded yet'; a NaN from a
+    broken model must not become such a null behind an ``embedded`` flag. Raises ValueError."""
+    if not np.isfinite(vectors).all():
+        raise ValueError("the embedding model returned vectors with NaN or infinite values")
+
+
+def _vector(value: list[float] | None) -> np.ndarray | None:
+    return None if value is None else np.asarray(value, dtype=np.float32)
+
+
+def _stored(row: dict[str, Any], score: float, vector: np.ndarray | None = None, doc_hash: str = "") -> StoredChunk:
     return StoredChunk(
         chunk_id=row["chunk_id"],
         doc_id=row["doc_id"],
@@ -413,6 +545,7 @@ def _stored(row: dict[str, Any], score: float, vector: np.ndarray | None = None)
         vector=vector,
         location=row.get("location") or "",
         ocr=bool(row.get("ocr")),
+        doc_hash=doc_hash,
     )
 
 
@@ -423,12 +556,14 @@ def _as_dict(record: DocumentRecord) -> dict[str, Any]:
 def _chunk_table(
     records: list[DocumentRecord], chunks: dict[str, list[Chunk]], vectors: dict[str, np.ndarray], dimension: int
 ) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [] for name in chunks_schema(dimension).names if name != "vector"}
+    schema = chunks_schema(dimension)
+    columns: dict[str, list[Any]] = {name: [] for name in schema.names if name != "vector"}
     vector_parts: list[np.ndarray] = []
     for record in records:
         doc_chunks = chunks.get(record.doc_id, [])
         if not doc_chunks:
             continue
+        doc_vectors = vectors.get(record.doc_id)
         for chunk in doc_chunks:
             columns["chunk_id"].append(f"{record.doc_id}-{chunk.ordinal:05d}")
             columns["doc_id"].append(record.doc_id)
@@ -442,12 +577,17 @@ def _chunk_table(
             columns["end"].append(chunk.end)
             columns["title"].append(chunk.title)
             columns["text"].append(chunk.text)
-        vector_parts.append(vectors[record.doc_id].astype(np.float32))
-    schema = chunks_schema(dimension)
+            columns["embedded"].append(doc_vectors is not None)
+        if doc_vectors is None:  # stored for BM25 now, embedded by the backfill
+            doc_vectors = np.zeros((len(doc_chunks), dimension), dtype=np.float32)
+        else:
+            _check_finite(doc_vectors)
+        vector_parts.append(doc_vectors.astype(np.float32))
     if not vector_parts:
         return schema.empty_table()
     flat = np.concatenate(vector_parts).reshape(-1)
-    vectors_array = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dimension)
+    missing = pa.array([not e for e in columns["embedded"]], type=pa.bool_())
+    vectors_array = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dimension, mask=missing)
     arrays = [
         vectors_array if name == "vector" else pa.array(columns[name], type=schema.field(name).type)
         for name in schema.names

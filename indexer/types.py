@@ -79,7 +79,8 @@ class Progress:
     """A snapshot of an indexing run, for progress bars and logs."""
 
     stage: str
-    """'scanning', 'indexing', 'finishing' or 'done'."""
+    """'scanning', 'indexing' (the keyword pass: files), 'embedding' (the backfill:
+    passages), 'finishing' or 'done'."""
     done: int
     total: int
     """For 'indexing': files done and files to read."""
@@ -130,6 +131,8 @@ class IndexReport:
     pages_read: int = 0
     cancelled: bool = False
     seconds: float = 0.0
+    """Wall time of the run; stage_seconds holds 'extract', 'normalise', 'chunk', 'embed',
+    'write' and 'text index' (full-text index upkeep)."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -204,3 +207,22 @@ class SearchResult:
     ("No strong matches — closest passages")."""
     min_score: float = 0.0
     """The minimum score the hits were labelled with."""
+    vectors_ready: float = 1.0
+    """Share of the index's passages with vectors when this search ran, 0..1. Below 1 (an
+    embedding backfill running or interrupted), BM25 found what it could among every
+    passage, vector search only among the embedded ones."""
+
+    @property
+    def readiness(self) -> str:
+        """'meaning search: 40 % ready' while vectors are missing, else ''."""
+        return readiness(self.vectors_ready)
+
+
+def percent_ready(fraction: float) -> int:
+    """0..100, rounded down: never 100 before every passage has its vector."""
+    return min(100, max(0, int(fraction * 100))) if fraction < 1.0 else 100
+
+
+def readiness(vectors_ready: float) -> str:
+    """'meaning search: 40 % ready' for a share of passages with vectors under 1, else ''."""
+    return "" if vectors_ready >= 1.0 else f"meaning search: {percent_ready(vectors_ready)} % ready"

@@ -26,6 +26,13 @@ def test_index_benchmark_runs():
     assert result["documents"] == 4 and result["chunks"] >= 4 and result["pages_per_s"] > 0
 
 
+def test_backfill_benchmark_runs():
+    result = run("benchmarks/backfill.py", str(GOLDEN), "--query", "sourdough", "--poll-s", "0.05")
+    assert result["documents"] == 4 and result["passages"] >= 4
+    assert 0 < result["first_keyword_hit_s"] <= result["full_meaning_search_s"]
+    assert result["keyword_pass_s"] is not None and result["vectors_ready_at_end"] == 1.0
+
+
 def test_gui_stall_benchmark_runs():
     result = run("benchmarks/gui_stall.py", str(GOLDEN), "--query", "sourdough")
     assert set(result["longest_stall_ms"]) == {"load models", "index folder", "reranked search"}

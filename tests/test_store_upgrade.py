@@ -1,5 +1,6 @@
-"""An index written before chunks had a location (schema 1) or an OCR mark (schema 2) opens, is
-upgraded in place, keeps its passages and vectors, and takes new documents with locations."""
+"""An index written before chunks had a location (schema 1), an OCR mark (schema 2) or an
+embedded flag (schema 3) opens, is upgraded in place, keeps its passages and vectors (nothing
+is embedded again), and takes new documents with locations."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import numpy as np
 import pyarrow as pa
 
 from indexer.pipeline import Indexer
-from indexer.store import CHUNKS, DOCUMENTS, META_FILE, Store, chunks_schema, documents_schema
+from indexer.store import CHUNKS, DOCUMENTS, META_FILE, SCHEMA_VERSION, Store, chunks_schema, documents_schema
 from tests.conftest import SHARED
 
 
-def old_index(folder: Path, dimension: int, fingerprint: str) -> None:
+def old_index(folder: Path, dimension: int, fingerprint: str, version: int = 1) -> None:
     folder.mkdir(parents=True)
-    schema = pa.schema([f for f in chunks_schema(dimension) if f.name not in ("location", "ocr")])
+    later = {1: ("location", "ocr", "embedded"), 2: ("ocr", "embedded"), 3: ("embedded",)}[version]
+    schema = pa.schema([f for f in chunks_schema(dimension) if f.name not in later])
     db = lancedb.connect(folder)
     vector = np.zeros(dimension, dtype=np.float32)
     vector[0] = 1.0
@@ -33,6 +35,7 @@ def old_index(folder: Path, dimension: int, fingerprint: str) -> None:
         "title": "notes",
         "text": "The zephyrold passage written by an older Quarry.",
         "vector": vector.tolist(),
+        **({"location": ""} if version >= 2 else {}),
     }
     db.create_table(CHUNKS, data=pa.Table.from_pylist([row], schema=schema))
     doc = {
@@ -50,7 +53,7 @@ def old_index(folder: Path, dimension: int, fingerprint: str) -> None:
         "indexed_at": 0.0,
     }
     db.create_table(DOCUMENTS, data=pa.Table.from_pylist([doc], schema=documents_schema()))
-    meta = {"schema": 1, "fingerprint": fingerprint, "dimension": dimension, "roots": ["/old"]}
+    meta = {"schema": version, "fingerprint": fingerprint, "dimension": dimension, "roots": ["/old"]}
     (folder / META_FILE).write_text(json.dumps(meta))
 
 
@@ -58,8 +61,8 @@ def test_a_schema_1_index_is_upgraded_and_keeps_its_vectors(tmp_path: Path, embe
     folder = tmp_path / "index"
     old_index(folder, embedder.dimension, embedder.fingerprint)
     store = Store(folder, embedder.dimension, embedder.fingerprint)
-    assert {"location", "ocr"} <= set(store.chunks.schema.names)
-    assert json.loads((folder / META_FILE).read_text())["schema"] == 3
+    assert {"location", "ocr", "embedded"} <= set(store.chunks.schema.names)
+    assert json.loads((folder / META_FILE).read_text())["schema"] == SCHEMA_VERSION
     store.ensure_text_index()
     (old,) = store.text_search("zephyrold", 3)
     assert old.location == "" and not old.ocr and old.vector is not None and old.vector[0] == 1.0
@@ -71,3 +74,23 @@ def test_a_schema_1_index_is_upgraded_and_keeps_its_vectors(tmp_path: Path, embe
     (hit,) = [c for c in store.text_search("tide gauge harbour", 5) if c.page == 6]
     assert hit.location == "p. 2 (6 of 12)"
     assert Store(folder, embedder.dimension, embedder.fingerprint).text_search("zephyrold", 3)
+
+
+def test_a_schema_2_index_keeps_its_vectors_and_embeds_nothing_again(tmp_path: Path, embedder):
+    folder = tmp_path / "index"
+    old_index(folder, embedder.dimension, embedder.fingerprint, version=2)
+    store = Store(folder, embedder.dimension, embedder.fingerprint)
+    assert store.chunks.schema.names[-1] == "embedded"
+    assert json.loads((folder / META_FILE).read_text())["schema"] == SCHEMA_VERSION
+    counts = store.passage_counts()
+    assert (counts.passages, counts.vectors, counts.vectors_ready) == (1, 1, 1.0)
+    query = np.zeros(embedder.dimension, dtype=np.float32)
+    query[0] = 1.0
+    (old,) = store.vector_search(query, 5)
+    assert old.chunk_id == "d1-00000" and abs(old.score - 1.0) < 1e-6
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "new.md").write_text("# New\n\nA passage written after the upgrade, about tide gauges.\n")
+    report = Indexer(store, embedder).run([docs])
+    assert report.chunks_embedded == 1  # the new passage only; the old one kept its vector
+    assert store.passage_counts().vectors == 2

@@ -39,7 +39,9 @@ def kill_on(engine: Engine, method: str, sig: int, after: int = 0) -> list[int]:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV], ids=["SIGKILL", "SIGSEGV"])
 def test_a_worker_killed_mid_index_run_loses_nothing(tmp_path: Path, sig: int):
     docs = tmp_path / "docs"
-    make_corpus(docs, files=8)
+    # The embedding pass sends 32 passages a request: 40 notes of 3 passages make 4 requests,
+    # so the kill on the 4th lands mid-pass, with vectors already embedded.
+    make_corpus(docs, files=40)
     home = tmp_path / "home"
     engine = Engine(AppPaths.from_base(home), EngineOptions(use_reranker=False))
     try:
@@ -47,14 +49,15 @@ def test_a_worker_killed_mid_index_run_loses_nothing(tmp_path: Path, sig: int):
         report = engine.indexer.run([docs])
         assert killed, "the worker was never signalled"
         assert engine.worker.pid not in (None, killed[0]), "a new worker took over"
-        assert len(report.added) == 8 and not report.skipped, report.summary()
+        assert len(report.added) == 40 and not report.skipped, report.summary()
+        assert report.chunks_embedded == engine.store.passage_counts().vectors == engine.store.chunks.count_rows()
         crash = engine.worker.crashes[-1]
         assert crash.signal_name == signal.Signals(sig).name and crash.request == "embed"
         assert crash.model.startswith("all-MiniLM")
     finally:
         engine.close()
     documents, chunks = check_consistent(home)  # every document once, no orphan chunk
-    assert documents == 8 and chunks > 8
+    assert documents == 40 and chunks > 40
 
 
 @pytest.fixture(scope="module")

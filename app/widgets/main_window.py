@@ -86,10 +86,15 @@ class MainWindow(QMainWindow):
         self.reranked = False
         self.folder_stats: dict[str, tuple[int, int]] = {}
         self.failure: QMessageBox | None = None
+        """The last failure report shown (tests read it)."""
         self.time_left = TimeLeft()
         self.progress_shown = 0
         """The bar's value: the largest fraction of the work seen in this run (x PROGRESS_STEPS)."""
-        """The last failure report shown (tests read it)."""
+        self.embedding_from: int | None = None
+        """The bar's value when the embedding pass began (it goes on from there)."""
+        self.resume_backfill = False
+        """Set when an engine loads: the first stats that show passages without vectors (an
+        interrupted embedding pass) start a run of the folders, which embeds them."""
         self.setWindowTitle("Quarry")
         self.setAcceptDrops(True)
         self._build()
@@ -294,14 +299,15 @@ class MainWindow(QMainWindow):
         self.reranked = False
         self._show_result(result, reranked=False)
         reranking = self.searching.options.rerank and result.hits and self.engines.engine.reranker is not None
-        self._set_notice("Reranking…" if reranking else self._rerank_problem())
+        notice = "Reranking…" if reranking else self._rerank_problem()
+        self._set_notice(self._with_readiness(notice, result))
 
     def on_reranked(self, generation: int, result: SearchResult) -> None:
         if generation != self.generation:
             return
         self.reranked = True
         self._show_result(result, reranked=True)
-        self._set_notice(self._notice_for(result))
+        self._set_notice(self._with_readiness(self._notice_for(result), result))
 
     def on_search_failed(self, generation: int, exc: BaseException) -> None:
         """A QuarryError ('the models are still loading') goes to the line above the results;
@@ -340,6 +346,11 @@ class MainWindow(QMainWindow):
             f"<b>{WEAK_BANNER}</b> — nothing scored {result.min_score:.2f} or more: these are the nearest "
             f"passages, probably not an answer. {notice}"
         ).strip()
+
+    @staticmethod
+    def _with_readiness(notice: str, result: SearchResult) -> str:
+        """The notice, after 'meaning search: 40 % ready' while vectors are being embedded."""
+        return " · ".join(part for part in (result.readiness, notice) if part)
 
     def _set_notice(self, text: str) -> None:
         self.notice.setText(text)
@@ -511,6 +522,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(0, 0)
         self.time_left = TimeLeft()
         self.progress_shown = 0
+        self.embedding_from = None
         self.progress_label.setText(f"Scanning {', '.join(p.name for p in paths)}…")
         self.progress_timer.start()
         self.stats_timer.start()
@@ -535,6 +547,22 @@ class MainWindow(QMainWindow):
             self.progress_bar.setFormat(f"%p% of {progress.work_total} pages and passages")
             self.progress_bar.setToolTip(
                 f"{progress.work_done} of about {progress.work_total} pages read and passages embedded"
+            )
+        elif progress.stage == "embedding" and progress.total:
+            # The second pass: the bar goes on from where the keyword pass left it, never back.
+            if self.embedding_from is None:
+                self.embedding_from = self.progress_shown
+                self.time_left = TimeLeft()  # another unit of work: passages
+            rest = PROGRESS_STEPS - self.embedding_from
+            value = self.embedding_from + round(rest * min(1.0, progress.done / progress.total))
+            self.progress_shown = max(self.progress_shown, value)
+            self.progress_bar.setRange(0, PROGRESS_STEPS)
+            self.progress_bar.setValue(self.progress_shown)
+            self.progress_bar.setFormat("%p%")
+            left = say_time_left(self.time_left.update(progress.done, progress.total))
+            self.progress_label.setText(
+                f"Searchable by keyword; embedding {progress.done:,} of {progress.total:,} passages for meaning search"
+                + (f" · {left}" if left else "")
             )
         elif progress.stage == "finishing":
             self.progress_label.setText("Finishing…")
@@ -566,7 +594,13 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, folder)
             item.setToolTip(folder)
             self.folders.addItem(item)
-        self.index_label.setText(f"{stats['documents']} documents, {stats['chunks']} chunks")
+        passages = stats.get("passages")
+        detail = f" · {passages.describe()}" if passages is not None else f", {stats['chunks']} chunks"
+        self.index_label.setText(f"{stats['documents']} documents{detail}")
+        if self.resume_backfill and passages is not None:
+            self.resume_backfill = False
+            if passages.vectors < passages.passages and self.folder_stats and not self.indexing.running:
+                self.indexing.queue([Path(folder) for folder in self.folder_stats])
         count = stats["skipped"]
         self.skipped_button.setText(f"{count} file{'s' if count != 1 else ''} skipped — show")
         self.skipped_button.setVisible(count > 0)
@@ -605,6 +639,7 @@ class MainWindow(QMainWindow):
     # -- models -----------------------------------------------------------------------------
     def on_engine_ready(self, engine: Engine) -> None:
         self.indexing.watch(engine)
+        self.resume_backfill = True
         if self.pages.currentWidget() is self.first_run:
             self._show_empty("Models ready")
         reranker = engine.reranker.label if engine.reranker else "no reranker"
