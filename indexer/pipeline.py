@@ -169,9 +169,9 @@ class Indexer:
             self.store.repair()
             progress(Progress("scanning", 0, 0))
             plan = self._plan([Path(r).expanduser().resolve() for r in roots], cancel, report, progress)
-            self._apply(plan, cancel, progress, report, timer)
+            meter = self._apply(plan, cancel, progress, report, timer)
             if embed:
-                self._backfill(cancel, progress, report, timer)
+                self._backfill(cancel, progress, report, timer, meter)
         except Cancelled:
             report.cancelled = True
         finally:
@@ -241,7 +241,7 @@ class Indexer:
         progress: ProgressCallback,
         report: IndexReport,
         timer: dict[str, float],
-    ) -> None:
+    ) -> WorkMeter:
         upsert_document_rows(self.store, plan.touched)
         pending = _Pending()
         total = len(plan.to_index)
@@ -291,6 +291,7 @@ class Indexer:
         if plan.removed:
             self.store.delete_documents([r.doc_id for r in plan.removed])
             report.removed.extend(Path(r.path) for r in plan.removed)
+        return meter
 
     def _index_one(
         self,
@@ -390,7 +391,12 @@ class Indexer:
         return count
 
     def _backfill(
-        self, cancel: CancelToken, progress: ProgressCallback, report: IndexReport, timer: dict[str, float]
+        self,
+        cancel: CancelToken,
+        progress: ProgressCallback,
+        report: IndexReport,
+        timer: dict[str, float],
+        meter: WorkMeter,
     ) -> None:
         """Embed passages without vectors, EMBED_BATCH_CHUNKS per call, and commit their
         vectors every WRITE_BATCH_CHUNKS passages or BACKFILL_COMMIT_S, whichever comes first,
@@ -403,7 +409,7 @@ class Indexer:
         log.info("embedding %d passages stored without vectors", total)
         skip: set[str] = set()  # rows a concurrent writer changed under us: not retried this run
         done = 0
-        progress(Progress("embedding", 0, total))
+        progress(Progress("embedding", 0, total, "", meter.done, max(meter.total, meter.done + total), "embedding"))
         while True:
             cancel.raise_if_cancelled()
             batch = self.store.missing_vectors(WRITE_BATCH_CHUNKS, skip)
@@ -420,7 +426,14 @@ class Indexer:
                     timer["embed"] += time.perf_counter() - t0
                     embedded.extend(part)
                     done += len(part)
-                    progress(Progress("embedding", min(done, total), max(total, done), part[-1].path))
+                    meter.embedded(len(part))
+                    work_total = max(meter.total, meter.done + total - done)
+                    progress(
+                        Progress(
+                            "embedding", min(done, total), max(total, done), part[-1].path,
+                            meter.done, work_total, "embedding",
+                        )
+                    )
                     if time.perf_counter() - since >= BACKFILL_COMMIT_S:
                         self._fill(embedded, parts, skip, timer)
                         embedded, parts, since = [], [], time.perf_counter()

@@ -56,7 +56,7 @@ def test_indexing_waits_for_a_search_and_then_embeds_everything(tmp_path: Path, 
     run.start()
     assert embedding.wait(60)
     run.join(1.0)
-    assert run.is_alive() and store.chunks.count_rows() == 0  # held at its first batch
+    assert run.is_alive() and store.passage_counts().vectors == 0  # held at its first batch
     search.__exit__(None, None, None)
     run.join(120)
     assert not run.is_alive()

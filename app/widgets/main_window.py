@@ -90,8 +90,6 @@ class MainWindow(QMainWindow):
         self.time_left = TimeLeft()
         self.progress_shown = 0
         """The bar's value: the largest fraction of the work seen in this run (x PROGRESS_STEPS)."""
-        self.embedding_from: int | None = None
-        """The bar's value when the embedding pass began (it goes on from there)."""
         self.resume_backfill = False
         """Set when an engine loads: the first stats that show passages without vectors (an
         interrupted embedding pass) start a run of the folders, which embeds them."""
@@ -522,7 +520,6 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(0, 0)
         self.time_left = TimeLeft()
         self.progress_shown = 0
-        self.embedding_from = None
         self.progress_label.setText(f"Scanning {', '.join(p.name for p in paths)}…")
         self.progress_timer.start()
         self.stats_timer.start()
@@ -549,17 +546,12 @@ class MainWindow(QMainWindow):
                 f"{progress.work_done} of about {progress.work_total} pages read and passages embedded"
             )
         elif progress.stage == "embedding" and progress.total:
-            # The second pass: the bar goes on from where the keyword pass left it, never back.
-            if self.embedding_from is None:
-                self.embedding_from = self.progress_shown
-                self.time_left = TimeLeft()  # another unit of work: passages
-            rest = PROGRESS_STEPS - self.embedding_from
-            value = self.embedding_from + round(rest * min(1.0, progress.done / progress.total))
-            self.progress_shown = max(self.progress_shown, value)
+            # The second pass: the same work count goes on (pages read, then passages embedded).
+            fraction = progress.fraction if progress.fraction is not None else progress.done / progress.total
+            self.progress_shown = max(self.progress_shown, round(PROGRESS_STEPS * fraction))
             self.progress_bar.setRange(0, PROGRESS_STEPS)
             self.progress_bar.setValue(self.progress_shown)
-            self.progress_bar.setFormat("%p%")
-            left = say_time_left(self.time_left.update(progress.done, progress.total))
+            left = say_time_left(self.time_left.update(progress.work_done, progress.work_total))
             self.progress_label.setText(
                 f"Searchable by keyword; embedding {progress.done:,} of {progress.total:,} passages for meaning search"
                 + (f" · {left}" if left else "")
