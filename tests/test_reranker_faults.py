@@ -72,9 +72,9 @@ def test_a_failed_load_is_not_retried_on_every_search(indexed, monkeypatch):
     attempts = []
     original = Engine._load_reranker
 
-    def counting(self, wanted):
+    def counting(self, wanted, endpoint=None):
         attempts.append(wanted)
-        return original(self, wanted)
+        return original(self, wanted, endpoint)
 
     monkeypatch.setattr(Engine, "_load_reranker", counting)
     engine = Engine(indexed, EngineOptions(reranker="no-such-reranker.gguf"))
