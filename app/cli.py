@@ -189,6 +189,7 @@ def cmd_index(args: argparse.Namespace, paths: Any) -> int:
 def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
     import threading
 
+    from indexer.cancel import CancelToken
     from indexer.engine import Engine
     from indexer.errors import QuarryError
     from indexer.watch import FolderWatcher
@@ -198,10 +199,11 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
     if not roots:
         raise QuarryError("nothing to watch: give one or more folders")
     lock = threading.Lock()
+    stop = CancelToken()  # Ctrl+C ends a run in progress instead of waiting for it
 
     def index(changed: list[Path]) -> None:
         with lock:
-            report = engine.indexer.run(changed)
+            report = engine.indexer.run(changed, stop)
         stamp = time.strftime("%H:%M:%S")
         print(f"{stamp} {report.summary()}, {report.chunks_embedded} chunks embedded", flush=True)
         for skipped in report.skipped:
@@ -214,6 +216,7 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
         while True:
             time.sleep(3600)
     finally:
+        stop.cancel()
         watcher.stop()
 
 

@@ -131,7 +131,10 @@ def test_cancel_stops_indexing_and_leaves_a_consistent_index(qtbot, app_window, 
     assert report.cancelled
     store = app_window.engines.engine.store
     docs = [d for d in store.all_documents().values() if d.ok]
-    assert 1 <= len(docs) < 4
+    # Keyword-first: the reading pass may finish before the cancel arrives; then it stops the
+    # embedding pass, and some passages are left without vectors for the next run.
+    counts = store.passage_counts()
+    assert 1 <= len(docs) <= 4 and (len(docs) < 4 or counts.vectors < counts.passages)
     for doc in docs:
         assert store.chunks.count_rows(f"doc_id = '{doc.doc_id}'") == doc.chunks
     assert store.chunks.count_rows() == sum(d.chunks for d in docs)
