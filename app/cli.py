@@ -215,9 +215,10 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
     try:
         while True:
             time.sleep(3600)
-    finally:
+    finally:  # stop the run, the watcher and the inference worker before the interpreter exits
         stop.cancel()
         watcher.stop()
+        engine.close()
 
 
 def cmd_search(args: argparse.Namespace, paths: Any) -> int:

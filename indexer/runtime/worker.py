@@ -17,6 +17,7 @@ from __future__ import annotations
 import faulthandler
 import logging
 import os
+import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -195,6 +196,9 @@ def serve(connection: Any, config: WorkerConfig) -> None:
     if config.variant_path:
         os.environ[VARIANT_PATH_ENV] = config.variant_path
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    # Ctrl+C in a terminal reaches the whole process group; the owner decides when the
+    # worker stops (it sends "stop"), so the worker does not die mid-request on it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     send_lock = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:
