@@ -11,6 +11,7 @@ order for that search, and the next search reranks in a new worker."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -124,16 +125,27 @@ class LocalReranker:
         tokens = tokens[: max(1, budget)]
         return tokens, self.model.detokenize(tokens)
 
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - one per loaded model, for its lifetime
+    def _query_parts(self, query: str) -> tuple[list[int], str, int]:
+        """Per query, not per pair: the query's tokens cut to QUERY_MAX_TOKENS, the text they
+        spell, and the tokens the template takes with that query and no passage (0 untemplated)."""
+        query_tokens, query = self._cut(query, QUERY_MAX_TOKENS)
+        fixed = 0
+        if self.template:
+            prefix, _, rest = self.template.partition("{query}")
+            middle, _, suffix = rest.partition("{document}")
+            fixed = len(self.model.tokenize(prefix + query + middle + suffix, parse_special=True))
+        return query_tokens, query, fixed
+
     def _pair_tokens(self, query: str, doc_text: str) -> list[int]:
         """The exact input for one pair: the family's template rendered whole and tokenized
         (special tokens parsed, as the reference tokenizers do), or the layout the
         tokenizer flags give (``bos q eos [sep] d eos``: [CLS] q [SEP] d [SEP] for BERT,
         <s> q </s></s> d </s> for XLM-R). The passage is cut to fit ``max_tokens``."""
-        query_tokens, query = self._cut(query, QUERY_MAX_TOKENS)
+        query_tokens, query, fixed = self._query_parts(query)
         if self.template:
             prefix, _, rest = self.template.partition("{query}")
             middle, _, suffix = rest.partition("{document}")
-            fixed = len(self.model.tokenize(prefix + query + middle + suffix, parse_special=True))
             budget = self.max_tokens - fixed
             for _ in range(4):  # tokens at the seams can merge differently; shrink until it fits
                 _, doc_text = self._cut(doc_text, budget)
