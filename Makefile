@@ -16,7 +16,7 @@ export OMP_WAIT_POLICY := passive
 
 # The CPU build is portable (no -march=native) yet fast: every x86 CPU variant of ggml's
 # CPU backend is built (SSE4.2 … AVX2 … AVX-512/VNNI, Zen 4) and the one this processor
-# supports is loaded at run time (indexer/llm.py). Wheels are kept per flavour in
+# supports is loaded at run time (indexer/runtime/llama.py). Wheels are kept per flavour in
 # $(WHEELHOUSE), since pip's own cache does not know about CMAKE_ARGS.
 CMAKE_ARGS_cpu := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON
 CMAKE_ARGS_cuda := -DGGML_NATIVE=OFF -DGGML_CUDA=on

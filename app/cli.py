@@ -168,7 +168,7 @@ def _progress_printer() -> Any:
 def cmd_index(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
     from indexer.errors import QuarryError
-    from indexer.scan import ScanRules
+    from indexer.ingest.scan import ScanRules
 
     rules = ScanRules(include=tuple(args.include), exclude=tuple(args.exclude))
     engine = Engine(paths, _options(args, rules=rules, use_reranker=False))
@@ -192,7 +192,7 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
     from indexer.cancel import CancelToken
     from indexer.engine import Engine
     from indexer.errors import QuarryError
-    from indexer.watch import FolderWatcher
+    from indexer.ingest.watch import FolderWatcher
 
     engine = Engine(paths, _options(args, rules=args.saved.rules, use_reranker=False))
     roots = [Path(p).expanduser().resolve() for p in args.paths] or [Path(r) for r in engine.store.roots]
@@ -223,7 +223,7 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
 
 def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
-    from indexer.search import SearchOptions
+    from indexer.search.searcher import SearchOptions
 
     saved = args.saved
     engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False))
@@ -296,10 +296,10 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
         return _pull(args, paths)
     if args.models_command == "check":
         return cmd_models_check(args, paths)
-    from indexer.catalogue import catalogue, choices
-    from indexer.gguf_info import InfoCache
-    from indexer.hardware import place
-    from indexer.models import find_models
+    from indexer.models.catalogue import catalogue, choices
+    from indexer.models.files import find_models
+    from indexer.models.gguf_info import InfoCache
+    from indexer.runtime.hardware import place
     from indexer.runtime.supervisor import InferenceWorker
 
     with InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None) as worker:
@@ -385,8 +385,8 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
 
 
 def _pull(args: argparse.Namespace, paths: Any) -> int:
-    from indexer.catalogue import entry
-    from indexer.download import download
+    from indexer.models.catalogue import entry
+    from indexer.models.download import download
     from indexer.types import Progress
 
     wanted = entry(args.name)
@@ -411,7 +411,7 @@ def _pull(args: argparse.Namespace, paths: Any) -> int:
 
 
 def cmd_status(args: argparse.Namespace, paths: Any) -> int:
-    from indexer.store import META_FILE
+    from indexer.store.lance import META_FILE
 
     meta_file = paths.index / META_FILE
     if not meta_file.exists():
@@ -419,7 +419,7 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
         print(json.dumps(empty) if args.json else "The index is empty.")
         return 0
     meta = json.loads(meta_file.read_text("utf-8"))
-    from indexer.store import Store
+    from indexer.store.lance import Store
 
     store = Store(paths.index, int(meta["dimension"]), meta["fingerprint"])
     stats = store.stats()
@@ -473,15 +473,15 @@ def cmd_remove(args: argparse.Namespace, paths: Any) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
-    from indexer.embedding import Embedder
-    from indexer.evaluation import CONFIGURATIONS, eval_store_dir, evaluate, index_corpus, load_beir
-    from indexer.gguf_info import InfoCache
-    from indexer.hardware import place
-    from indexer.models import find_models, pick
-    from indexer.rerank import Reranker
+    from indexer.models.embedding import Embedder
+    from indexer.models.files import find_models, pick
+    from indexer.models.gguf_info import InfoCache
+    from indexer.models.rerank import Reranker
+    from indexer.runtime.hardware import place
     from indexer.runtime.supervisor import InferenceWorker
-    from indexer.search import Searcher
-    from indexer.store import Store
+    from indexer.search.evaluation import CONFIGURATIONS, eval_store_dir, evaluate, index_corpus, load_beir
+    from indexer.search.searcher import Searcher
+    from indexer.store.lance import Store
 
     folder = Path(args.dataset).expanduser().resolve()
     if args.pages:
@@ -524,7 +524,7 @@ def _eval_pages(args: argparse.Namespace, paths: Any, folder: Path) -> int:
     """Page-level evaluation: index FOLDER into the app's index (incremental, as `quarry index`
     does), then run each question through every configuration in PAGE_CONFIGURATIONS."""
     from indexer.engine import Engine
-    from indexer.evaluation import PAGE_CONFIGURATIONS, evaluate_pages, load_page_queries
+    from indexer.search.evaluation import PAGE_CONFIGURATIONS, evaluate_pages, load_page_queries
 
     queries = load_page_queries(Path(args.pages).expanduser())
     if args.limit:

@@ -37,12 +37,12 @@ FailureHandler = Callable[[str, BaseException], None]
 
 ENGINE_PARTS: tuple[tuple[str, str], ...] = (
     ("indexer.runtime", "starting the inference worker"),
-    ("indexer.hardware", "detecting the hardware"),
-    ("indexer.models", "finding the model files"),
-    ("indexer.gguf_info", "reading a model file's header"),
-    ("indexer.embedding", "loading the embedding model"),
-    ("indexer.rerank", "loading the reranker"),
-    ("indexer.store", "opening the index"),
+    ("indexer.runtime.hardware", "detecting the hardware"),
+    ("indexer.models.files", "finding the model files"),
+    ("indexer.models.gguf_info", "reading a model file's header"),
+    ("indexer.models.embedding", "loading the embedding model"),
+    ("indexer.models.rerank", "loading the reranker"),
+    ("indexer.store.lance", "opening the index"),
 )
 """Module prefix -> what that part of the engine does, to say which part failed."""
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from indexer.snippets import query_terms
+from indexer.search.snippets import query_terms
 
 FIND_CHARS = 80
 """The longest search text handed to a viewer."""

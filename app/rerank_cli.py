@@ -32,10 +32,10 @@ def add_check_parser(models_sub: Any) -> None:
 def _loaded(args: argparse.Namespace, paths: Any, wanted: str | None) -> Iterator[Any]:
     """The reranker named (or configured), in an inference worker closed afterwards.
     Raises ModelInvalid when the file is refused."""
-    from indexer.gguf_info import InfoCache
-    from indexer.hardware import place
-    from indexer.models import find_models, pick
-    from indexer.rerank import Reranker
+    from indexer.models.files import find_models, pick
+    from indexer.models.gguf_info import InfoCache
+    from indexer.models.rerank import Reranker
+    from indexer.runtime.hardware import place
     from indexer.runtime.supervisor import InferenceWorker
 
     with InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None) as worker:
@@ -89,7 +89,7 @@ def _raw_meaning(reranker: Any) -> str:
 def cmd_models_check(args: argparse.Namespace, paths: Any) -> int:
     """Exit 0 when the model separates the built-in pairs, 1 when it does not, 3 when refused."""
     from indexer.errors import ModelInvalid
-    from indexer.model_check import check_reranker
+    from indexer.models.check import check_reranker
 
     try:
         with _loaded(args, paths, args.file) as reranker:

@@ -17,11 +17,11 @@ from app.jobs import Lanes
 from indexer.cancel import CancelToken
 from indexer.engine import Engine, EngineOptions
 from indexer.errors import Cancelled, QuarryError
+from indexer.ingest.watch import FolderWatcher
 from indexer.paths import AppPaths
-from indexer.search import SearchOptions
-from indexer.store import StoredChunk
+from indexer.search.searcher import SearchOptions
+from indexer.store.lance import StoredChunk
 from indexer.types import Hit, IndexReport, Progress
-from indexer.watch import FolderWatcher
 
 PROGRESS_INTERVAL_S = 0.1
 """Progress reaches the GUI at most ten times a second."""

@@ -14,14 +14,13 @@ from app.jobs import Lanes, failure_message
 from app.services import EngineService, IndexService, SearchService
 from indexer import settings as settings_file
 from indexer.cancel import CancelToken
-from indexer.catalogue import CatalogueEntry
-from indexer.download import download
-from indexer.endpoints.config import Endpoint
 from indexer.engine import Engine, EngineOptions
 from indexer.errors import Cancelled, QuarryError
-from indexer.gguf_info import validate
+from indexer.models.catalogue import CatalogueEntry
+from indexer.models.download import download
+from indexer.models.endpoints.config import Endpoint
+from indexer.models.gguf_info import validate
 from indexer.paths import AppPaths
-from indexer.search import SearchOptions
 from indexer.settings import Settings
 from indexer.types import Progress
 
@@ -54,7 +53,7 @@ class SettingsService(QObject):
         loaded = settings_file.load(paths.settings_file)
         self.settings: Settings = loaded.settings
         self.notice = loaded.notice
-        self.searching.options = SearchOptions.from_settings(self.settings)
+        self.searching.options = self.settings.search_options()
         self._download_cancel = CancelToken()
         self._reindex: list[Path] = []
         self.engines.ready.connect(self._after_reload)
@@ -72,7 +71,7 @@ class SettingsService(QObject):
         new = new.checked()
         old, self.settings = self.settings, new
         settings_file.save(self.paths.settings_file, new)
-        self.searching.options = SearchOptions.from_settings(new)
+        self.searching.options = new.search_options()
         if (old.embedder, old.embedder_endpoint, old.device, old.threads, old.cpu_variant) != (
             new.embedder,
             new.embedder_endpoint,

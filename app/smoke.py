@@ -22,7 +22,7 @@ def resources_dir() -> Path:
 
 def smoke_test(paths: AppPaths, options: Any) -> int:
     from indexer.engine import Engine
-    from indexer.search import SearchOptions
+    from indexer.search.searcher import SearchOptions
 
     engine = Engine(paths, options)
     sample = resources_dir() / "samples"

@@ -34,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-s", type=float, default=0.25, help="seconds between searches (default 0.25)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from indexer.embedding import Embedder
-    from indexer.pipeline import Indexer
-    from indexer.search import Searcher, SearchOptions
-    from indexer.store import Store
+    from indexer.ingest.pipeline import Indexer
+    from indexer.models.embedding import Embedder
+    from indexer.search.searcher import Searcher, SearchOptions
+    from indexer.store.lance import Store
     from indexer.types import Progress
 
     queries = args.query or QUERIES

@@ -18,7 +18,7 @@ RERANKER = MODELS / "quarry-test-reranker-minilm-l6-q8_0.gguf"
 
 def default_reranker() -> Path:
     """The reranker file the app picks from ../shared/models (models.pick)."""
-    from indexer.models import find_models, pick
+    from indexer.models.files import find_models, pick
 
     return pick(find_models([MODELS]), "reranker")
 
@@ -77,7 +77,7 @@ def process_memory_mb(pid: int) -> dict[str, float]:
 def start_worker(device: str = "auto") -> tuple[object, object]:
     """An inference worker, as the app starts one, and the placement it gives: (worker,
     placement). llama.cpp then runs there, never in the benchmark's own process."""
-    from indexer.hardware import place
+    from indexer.runtime.hardware import place
     from indexer.runtime.supervisor import InferenceWorker
 
     worker = InferenceWorker()

@@ -40,10 +40,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from indexer.endpoints.config import Endpoint
-    from indexer.endpoints.embed import EndpointEmbedder
-    from indexer.endpoints.rerank import EndpointReranker
-    from indexer.score_cache import ScoreCache
+    from indexer.models.endpoints.config import Endpoint
+    from indexer.models.endpoints.embed import EndpointEmbedder
+    from indexer.models.endpoints.rerank import EndpointReranker
+    from indexer.models.score_cache import ScoreCache
     from tests.endpoint_server import EndpointServer
 
     query = "what ended the Martian invasion"

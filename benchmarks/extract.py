@@ -65,15 +65,15 @@ def pdfium_pages(path: Path, bounded: bool = True) -> list[str]:
 def pypdf_pages(path: Path) -> list[str]:
     from pypdf import PdfReader
 
-    from indexer.loaders.pdf import quiet_pypdf
+    from indexer.ingest.loaders.pdf import quiet_pypdf
 
     quiet_pypdf()
     return [page.extract_text() or "" for page in PdfReader(path).pages]
 
 
 def quarry_pages(path: Path) -> list[str]:
-    from indexer.loaders.pdf import load_pdf
-    from indexer.normalise import normalise_document
+    from indexer.ingest.loaders.pdf import load_pdf
+    from indexer.ingest.normalise import normalise_document
 
     return [page.text for page in normalise_document(load_pdf(path)).pages]
 

@@ -37,8 +37,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from indexer.hardware import place
-    from indexer.rerank import Reranker
+    from indexer.models.rerank import Reranker
+    from indexer.runtime.hardware import place
     from indexer.runtime.supervisor import InferenceWorker
 
     rows, results = [], {}

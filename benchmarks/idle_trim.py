@@ -28,12 +28,12 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from indexer.embedding import Embedder
-    from indexer.hardware import place
-    from indexer.rerank import Reranker
+    from indexer.models.embedding import Embedder
+    from indexer.models.rerank import Reranker
+    from indexer.models.score_cache import ScoreCache
+    from indexer.runtime.hardware import place
     from indexer.runtime.supervisor import InferenceWorker
     from indexer.runtime.worker import CONTEXT_IDLE_S, IDLE_POLL_S
-    from indexer.score_cache import ScoreCache
 
     docs = passages(args.pairs)
     with InferenceWorker() as worker:

@@ -19,9 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", default=str(PDFS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from indexer.embedding import Embedder
-    from indexer.pipeline import Indexer
-    from indexer.store import Store
+    from indexer.ingest.pipeline import Indexer
+    from indexer.models.embedding import Embedder
+    from indexer.store.lance import Store
 
     worker, placement = start_worker()
     embedder = Embedder(EMBEDDER, placement, worker=worker)

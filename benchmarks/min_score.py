@@ -28,8 +28,8 @@ from benchmarks.topic_queries import (
     OFF_TOPIC_SESSION_4B,
 )
 from indexer.constants import MIN_SCORE
-from indexer.search import Searcher, SearchOptions
-from indexer.topic import Bounds, TopicCheck, similarity_gate
+from indexer.search.searcher import Searcher, SearchOptions
+from indexer.search.topic import Bounds, TopicCheck, similarity_gate
 from indexer.types import Hit
 
 OFF_TOPIC_SETS = {
@@ -99,7 +99,7 @@ class Runner:
 
 
 def scifact(runner: Runner, bounds: Bounds | None) -> None:
-    from indexer.evaluation import load_beir
+    from indexer.search.evaluation import load_beir
 
     dataset = load_beir((SHARED / "data" / "scifact").resolve(), "dev")
     relevant: list[tuple[str, Hit]] = []
@@ -159,9 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=50, help="candidates per query (the app's default is 50)")
     args = parser.parse_args(argv)
     from indexer.engine import Engine, EngineOptions
-    from indexer.evaluation import eval_store_dir, load_beir
     from indexer.paths import AppPaths
-    from indexer.store import Store
+    from indexer.search.evaluation import eval_store_dir, load_beir
+    from indexer.store.lance import Store
 
     folder = (SHARED / "data" / "scifact").resolve()
     paths = AppPaths.default(args.basedir)

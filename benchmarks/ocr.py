@@ -2,7 +2,7 @@
 
 Pages of the shared PDFs are rendered to images at 150 and 300 dpi (what a scanner makes),
 wrapped as image-only PDFs, and read back through Quarry's PDF loader, which finds no text
-layer and recognises them (indexer.ocr). The character error rate (CER) compares that text
+layer and recognises them (indexer.ingest.ocr). The character error rate (CER) compares that text
 with the same page's text layer: Levenshtein distance / length of the text layer, both in
 :func:`comparable` form (NFKC, typographic quotes and dashes as ASCII, whitespace runs as one
 space: differences no search sees).
@@ -66,7 +66,7 @@ def text_layer(pdf: Path, number: int) -> str:
     """The text layer of page ``number`` (1-based) as PDFium gives it (line-end hyphens as '-')."""
     import pypdfium2 as pdfium
 
-    from indexer.loaders.pdf import PDFIUM_LINE_END_HYPHEN
+    from indexer.ingest.loaders.pdf import PDFIUM_LINE_END_HYPHEN
 
     document = pdfium.PdfDocument(str(pdf))
     try:
@@ -138,8 +138,8 @@ def tesseract(image: Any, folder: Path) -> str:
 def measure(pages: list[tuple[str, int]], dpis: list[int], with_tesseract: bool = False) -> dict[str, Any]:
     """Read image-only copies of ``pages`` at each dpi through the PDF loader (and, with
     ``with_tesseract``, the same images through Tesseract)."""
-    from indexer import ocr
-    from indexer.loaders import load
+    from indexer.ingest import ocr
+    from indexer.ingest.loaders import load
 
     t0 = time.perf_counter()
     ocr.engine()
@@ -212,7 +212,7 @@ def scanned_copies(queries: Path, target: Path, dpi: int = 300) -> int:
 
     import pypdfium2 as pdfium
 
-    from indexer.evaluation import load_page_queries
+    from indexer.search.evaluation import load_page_queries
 
     wanted: dict[str, set[int]] = {}
     for item in load_page_queries(queries):

@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import EMBEDDER, MODELS, PDFS, ROOT, machine, table
-from indexer.fusion import fuse, mmr
-from indexer.search import Searcher
+from indexer.search.fusion import fuse, mmr
+from indexer.search.passage_window import rerank_text
+from indexer.search.searcher import Searcher
 
 log = logging.getLogger("benchmarks.ranking")
 CACHE = ROOT / ".cache" / "ranking"
@@ -40,9 +41,9 @@ DEPTH = 100
 
 
 def _models(basedir: Path):
-    from indexer.embedding import Embedder
-    from indexer.hardware import detect, place
-    from indexer.rerank import Reranker
+    from indexer.models.embedding import Embedder
+    from indexer.models.rerank import Reranker
+    from indexer.runtime.hardware import detect, place
 
     placement = place(detect(), "cpu")
     embedder = Embedder(EMBEDDER, placement)
@@ -54,7 +55,7 @@ def _record(searcher: Searcher, reranker, query: str, depth: int, candidates: in
     found, _ = searcher.first_stage(query, depth, "hybrid")
     head = found[:candidates]
     t0 = time.perf_counter()
-    scores = reranker.score(query, [c.chunk.rerank_text(query, window) for c in head]).scores if head else []
+    scores = reranker.score(query, [rerank_text(c.chunk, query, window) for c in head]).scores if head else []
     ms = (time.perf_counter() - t0) * 1000
     weights = searcher.topic_weights(query, head)
     return {
@@ -78,8 +79,8 @@ def _record(searcher: Searcher, reranker, query: str, depth: int, candidates: in
 
 
 def collect_books(args: argparse.Namespace) -> None:
-    from indexer.pipeline import Indexer
-    from indexer.store import Store
+    from indexer.ingest.pipeline import Indexer
+    from indexer.store.lance import Store
 
     embedder, reranker = _models(args.basedir)
     store = Store(args.basedir / "books-index", embedder.dimension, embedder.fingerprint)
@@ -99,8 +100,8 @@ def collect_books(args: argparse.Namespace) -> None:
 
 
 def collect_beir(args: argparse.Namespace) -> None:
-    from indexer.evaluation import eval_store_dir, index_corpus, load_beir
-    from indexer.store import Store
+    from indexer.search.evaluation import eval_store_dir, index_corpus, load_beir
+    from indexer.store.lance import Store
 
     embedder, reranker = _models(args.basedir)
     folder = args.dataset.resolve()

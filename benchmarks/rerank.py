@@ -34,8 +34,8 @@ def load_pairs(n: int, tokens: int = PAIR_TOKENS) -> tuple[str, list[str], float
     """The claim, n SciFact abstracts each cut so that the pair is about ``tokens`` word
     pieces with [CLS] and the two [SEP]s (counted with the reranker's own tokenizer), and
     the pairs' mean length in tokens."""
-    from indexer.gguf_info import read_info  # noqa: F401 - fail early if the package is broken
-    from indexer.llm import LlamaModel
+    from indexer.models.gguf_info import read_info  # noqa: F401 - fail early if the package is broken
+    from indexer.runtime.llama import LlamaModel
 
     model = LlamaModel(RERANKER, n_threads=1)
     budget = tokens - len(model.tokenize(QUERY)) - 3
@@ -72,8 +72,8 @@ def quarry_runner(
     """Quarry's Reranker as the app builds it (tuned_dir set, lanes and pairs per decode
     left to the defaults), or with the given overrides."""
     from benchmarks.common import start_worker
-    from indexer.rerank import Reranker
-    from indexer.score_cache import ScoreCache
+    from indexer.models.rerank import Reranker
+    from indexer.models.score_cache import ScoreCache
 
     worker, placement = start_worker()
     reranker = Reranker(

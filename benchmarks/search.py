@@ -32,6 +32,7 @@ from benchmarks.common import (
     table,
 )
 from indexer.constants import RERANK_WINDOW_WORDS
+from indexer.search.passage_window import rerank_text
 
 CHUNKS_PER_DOC = 50
 WORDS_PER_CHUNK = 110
@@ -49,7 +50,7 @@ def sentences() -> list[str]:
 def build(store_dir: Path, total: int, seed: int = 7) -> tuple[float, float]:
     """Write ``total`` chunks through Store.write in indexing-sized batches; returns
     (seconds, peak RSS MB while building)."""
-    from indexer.store import DocumentRecord, Store, doc_id_for
+    from indexer.store.lance import DocumentRecord, Store, doc_id_for
     from indexer.types import Chunk
 
     rng = random.Random(seed)
@@ -106,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", help="keep the built store here and reuse it next time")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from indexer.embedding import Embedder
-    from indexer.rerank import Reranker
-    from indexer.score_cache import ScoreCache
-    from indexer.search import Searcher
-    from indexer.store import Store
+    from indexer.models.embedding import Embedder
+    from indexer.models.rerank import Reranker
+    from indexer.models.score_cache import ScoreCache
+    from indexer.search.searcher import Searcher
+    from indexer.store.lance import Store
 
     with tempfile.TemporaryDirectory() as scratch:
         store_dir = Path(args.store or scratch) / f"store-{args.chunks}"
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             found, timings = searcher.first_stage(query, 50)
             t1 = time.perf_counter()
-            reranker.score(query, [c.chunk.rerank_text(query, RERANK_WINDOW_WORDS) for c in found[: args.rerank]])
+            reranker.score(query, [rerank_text(c.chunk, query, RERANK_WINDOW_WORDS) for c in found[: args.rerank]])
             t2 = time.perf_counter()
             if i < 2:
                 continue  # warm-up: caches, first index reads

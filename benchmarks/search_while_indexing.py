@@ -43,7 +43,7 @@ def run(
     from indexer.cancel import CancelToken, SearchFirst
     from indexer.engine import Engine, EngineOptions
     from indexer.paths import AppPaths
-    from indexer.search import SearchOptions
+    from indexer.search.searcher import SearchOptions
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(AppPaths.from_base(Path(tmp)).ensure(), EngineOptions())

@@ -44,11 +44,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from indexer.embedding import Embedder, LocalEmbedder
-    from indexer.hardware import place
-    from indexer.rerank import LocalReranker, Reranker
+    from indexer.models.embedding import Embedder, LocalEmbedder
+    from indexer.models.rerank import LocalReranker, Reranker
+    from indexer.models.score_cache import ScoreCache
+    from indexer.runtime.hardware import place
     from indexer.runtime.supervisor import InferenceWorker
-    from indexer.score_cache import ScoreCache
 
     worker = InferenceWorker()
     hardware = worker.hardware()

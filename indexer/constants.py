@@ -22,7 +22,7 @@ DEFAULT_RESULTS = 10
 
 RERANK_WINDOW_WORDS = 0
 """Words of a passage the reranker reads, centred on the query's words
-(indexer.passage_window); 0 reads the whole passage (up to CHUNK_MAX_TOKENS, ~190 words).
+(indexer.search.passage_window); 0 reads the whole passage (up to CHUNK_MAX_TOKENS, ~190 words).
 A 64-word window won on the choosing sets (books-choosing +0.09 hit@1 / +0.03 hit@3, SciFact
 dev half a -0.003 nDCG@10) with ~2.5x faster reranking, but on the held-out sets it lost
 0.043 hit@3 on books-unseen and 0.019 nDCG@10 on SciFact dev half b (docs/quality.md). A
@@ -65,7 +65,7 @@ meaning search grows in steps of a few seconds, and a kill loses at most that mu
 
 MIN_SCORE = 0.2
 """Hits whose final score is below this are hidden (and offered as 'weaker matches'). With the
-topic check (indexer.topic), all 70 off-topic queries of benchmarks/topic_queries.py score under
+topic check (indexer.search.topic), all 70 off-topic queries of benchmarks/topic_queries.py score under
 it on SciFact while 79% of relevant passages stay above it (docs/quality.md)."""
 
 RERANK_CACHE_PAIRS = 20_000
@@ -80,7 +80,7 @@ still fit, while a 40,960-token model (Qwen3) does not reserve buffers for 40,96
 
 LANE_MAX_BYTES = 300 * 1024 * 1024
 """CPU rerankers up to this file size run one lane (context) per thread, each lane one
-thread, instead of one context sharing every thread (indexer/lanes.py). Larger models keep
+thread, instead of one context sharing every thread (indexer/runtime/context_pool.py). Larger models keep
 one lane: their operations are long enough that thread synchronisation matters less, and
 each lane holds its own compute buffers. The embedder keeps one lane: indexing the shared
 PDFs took 118.3 s with two lanes and 118.7 s with one (the text extractor's process has

@@ -7,23 +7,23 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.embedding import Embedder
-from indexer.endpoints.config import Endpoint
-from indexer.endpoints.embed import EndpointEmbedder
-from indexer.endpoints.rerank import EndpointReranker
 from indexer.errors import QuarryError
-from indexer.gguf_info import GGUFInfo, InfoCache
-from indexer.hardware import Hardware, Placement, place
+from indexer.ingest.pipeline import Indexer
+from indexer.ingest.scan import ScanRules
 from indexer.malloc import release_free_memory
-from indexer.models import LocalModel, find_models, pick
+from indexer.models.embedding import Embedder
+from indexer.models.endpoints.config import Endpoint
+from indexer.models.endpoints.embed import EndpointEmbedder
+from indexer.models.endpoints.rerank import EndpointReranker
+from indexer.models.files import LocalModel, find_models, pick
+from indexer.models.gguf_info import GGUFInfo, InfoCache
+from indexer.models.rerank import Reranker
 from indexer.paths import AppPaths
-from indexer.pipeline import Indexer
-from indexer.rerank import Reranker
+from indexer.runtime.hardware import Hardware, Placement, place
 from indexer.runtime.supervisor import InferenceWorker
-from indexer.scan import ScanRules
-from indexer.search import Searcher
+from indexer.search.searcher import Searcher
 from indexer.settings import Settings
-from indexer.store import Store
+from indexer.store.lance import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,11 @@ class EngineOptions:
     cpu_variant: str | None = None
     """A llama.cpp CPU variant to force (indexer.runtime.variants); None: a proven one."""
     reranker_endpoint: Endpoint | None = None
-    """A remote reranker in place of the local one (indexer.endpoints)."""
+    """A remote reranker in place of the local one (indexer.models.endpoints)."""
     embedder_endpoint: Endpoint | None = None
     """A remote embeddings endpoint in place of the local embedder."""
     ocr: bool = True
-    """Recognise scanned pages and images while indexing (indexer.ocr)."""
+    """Recognise scanned pages and images while indexing (indexer.ingest.ocr)."""
 
     @classmethod
     def from_settings(cls, chosen: Settings) -> EngineOptions:

@@ -1,4 +1,4 @@
-"""Time left for a run measured in work units (indexer.pipeline.WorkMeter): the rate over the
+"""Time left for a run measured in work units (indexer.ingest.pipeline.WorkMeter): the rate over the
 last ``WINDOW_S`` seconds, said only once the estimate has settled."""
 
 from __future__ import annotations

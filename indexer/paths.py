@@ -28,7 +28,7 @@ class AppPaths:
 
     @property
     def tuned_models(self) -> Path:
-        """CPU-tuned copies of models (indexer.tuned); safe to delete, they are remade."""
+        """CPU-tuned copies of models (indexer.models.bf16); safe to delete, they are remade."""
         return self.cache / "tuned-models"
 
     @property

@@ -18,8 +18,9 @@ from typing import Any
 
 from indexer.atomic import write_text_atomic
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
-from indexer.endpoints.config import Endpoint
-from indexer.scan import ScanRules
+from indexer.ingest.scan import ScanRules
+from indexer.models.endpoints.config import Endpoint
+from indexer.search.searcher import SearchOptions
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,21 @@ class Settings:
     idle_unload_min: int = DEFAULT_IDLE_UNLOAD_MIN
     """Models unused this many minutes are released from memory; 0 keeps them loaded."""
     ocr: bool = True
-    """Recognise the text of scanned PDF pages and image files (indexer.ocr). Its one model
+    """Recognise the text of scanned PDF pages and image files (indexer.ingest.ocr). Its one model
     reads ~50 languages at once, so there is no language to choose."""
     folders: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     reranker_endpoint: Endpoint | None = None
-    """A remote reranker used instead of the local one (indexer.endpoints); None: local."""
+    """A remote reranker used instead of the local one (indexer.models.endpoints); None: local."""
     embedder_endpoint: Endpoint | None = None
     """A remote embeddings endpoint used instead of the local embedder; None: local."""
     version: int = field(default=SCHEMA_VERSION)
+
+    def search_options(self) -> SearchOptions:
+        """The search options these settings choose (results, candidates, minimum score,
+        rerank deadline)."""
+        return SearchOptions(k=self.results, candidates=self.candidates, min_score=self.min_score, deadline_s=self.deadline_s)
 
     @property
     def rules(self) -> ScanRules:

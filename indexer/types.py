@@ -20,7 +20,7 @@ class Page:
     whose printed label differs ('p. iv (6 of 120)'), 'slide 3', 'Budget, rows 2–41', a chapter
     title. Empty otherwise."""
     ocr: bool = False
-    """The text was recognised from the page's image (indexer.ocr), not read from a text layer."""
+    """The text was recognised from the page's image (indexer.ingest.ocr), not read from a text layer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Progress:
     """Work done so far in an indexing run: pages read plus passages embedded (or reused)."""
     work_total: int = 0
     """All the run's work in the same units: exact for the files read so far, estimated from
-    their size for the rest (indexer.pipeline.WorkMeter); 0 when unknown. It may change as
+    their size for the rest (indexer.ingest.pipeline.WorkMeter); 0 when unknown. It may change as
     files are read; ``work_done`` never goes down."""
     step: str = ""
     """What runs now within 'indexing': 'reading', 'embedding' or 'writing'."""
@@ -171,7 +171,7 @@ class Hit:
     vector_rank: int | None = None
     """Its rank in the vector list, None if vector search did not find it."""
     topic_weight: float = 1.0
-    """What the topic check multiplied the rerank score by (indexer.topic), 0..1."""
+    """What the topic check multiplied the rerank score by (indexer.search.topic), 0..1."""
     strong: bool = False
     """Reranked and scoring at least the minimum score."""
     ocr: bool = False

@@ -54,14 +54,14 @@ def _model_dirs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def placement():
-    from indexer.hardware import detect, place
+    from indexer.runtime.hardware import detect, place
 
     return place(detect(), "cpu")
 
 
 @pytest.fixture(scope="session")
 def embedder(placement):
-    from indexer.embedding import Embedder
+    from indexer.models.embedding import Embedder
 
     model = Embedder(EMBEDDER, placement)
     yield model
@@ -70,7 +70,7 @@ def embedder(placement):
 
 @pytest.fixture(scope="session")
 def reranker(placement):
-    from indexer.rerank import Reranker
+    from indexer.models.rerank import Reranker
 
     model = Reranker(RERANKER_Q8, placement)
     yield model
@@ -79,7 +79,7 @@ def reranker(placement):
 
 @pytest.fixture
 def store(tmp_path: Path, embedder):
-    from indexer.store import Store
+    from indexer.store.lance import Store
 
     return Store(tmp_path / "index", embedder.dimension, embedder.fingerprint)
 

@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from indexer import loaders
+from indexer.ingest import loaders
 from indexer.types import LoadedDocument, Page
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from indexer import loaders, ocr
+from indexer.ingest import loaders, ocr
 from indexer.types import LoadedDocument
 
 _real_read_pages = ocr.read_pages

@@ -12,7 +12,7 @@ import pytest
 
 from indexer.atomic import write_text_atomic
 from indexer.errors import StoreMismatch
-from indexer.store import SCHEMA_VERSION, Store
+from indexer.store.lance import SCHEMA_VERSION, Store
 
 
 def test_writers_at_once_leave_one_whole_file_and_no_temporary_files(tmp_path: Path):

@@ -19,9 +19,9 @@ import lancedb
 import pytest
 
 from indexer.cancel import CancelToken
-from indexer.pipeline import Indexer
-from indexer.search import Searcher, SearchOptions
-from indexer.store import CHUNKS
+from indexer.ingest.pipeline import Indexer
+from indexer.search.searcher import Searcher, SearchOptions
+from indexer.store.lance import CHUNKS
 from indexer.types import Progress
 from tests.conftest import GOLDEN, ROOT, quarry
 from tests.test_crash_safety import WORDS, check_consistent

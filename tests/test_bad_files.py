@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
-from indexer.pipeline import Indexer
+from indexer.ingest.pipeline import Indexer
 from indexer.types import Progress
 from tests.conftest import PDFS, quarry
 

@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 def test_indexer_never_imports_qt_or_app():
     code = (
-        "import sys, indexer.engine, indexer.pipeline, indexer.search, indexer.rerank, app.cli;"
+        "import sys, indexer.engine, indexer.ingest.pipeline, indexer.search.searcher, indexer.models.rerank, app.cli;"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'app.main', 'app.widgets', 'app.services'))];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from indexer.chunking import chunk_page, chunk_pages
+from indexer.ingest.chunking import chunk_page, chunk_pages
 from indexer.types import Page
 
 

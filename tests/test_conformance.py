@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer.catalogue import catalogue
 from indexer.errors import ModelInvalid
-from indexer.families import reranker_family
-from indexer.gguf_info import read_info, validate
-from indexer.models import find_models
-from indexer.rerank import Reranker, sigmoid
+from indexer.models.catalogue import catalogue
+from indexer.models.families import reranker_family
+from indexer.models.files import find_models
+from indexer.models.gguf_info import read_info, validate
+from indexer.models.rerank import Reranker, sigmoid
 from indexer.runtime.supervisor import InferenceWorker
 from tests.conftest import MODELS, quarry
 

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from indexer.store import META_FILE, Store
+from indexer.store.lance import META_FILE, Store
 from tests.conftest import ROOT
 
 WORDS = (
@@ -87,7 +87,7 @@ def test_a_crash_between_the_chunk_and_document_writes_is_repaired_on_open(tmp_p
     document row not. The next opener removes them before anyone reads."""
     import numpy as np
 
-    from indexer.store import DocumentRecord, _chunk_table
+    from indexer.store.lance import DocumentRecord, _chunk_table
     from indexer.types import Chunk
 
     store = Store(tmp_path / "index", embedder.dimension, embedder.fingerprint)

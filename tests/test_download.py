@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from indexer.cancel import CancelToken
-from indexer.catalogue import CatalogueEntry, entry
-from indexer.download import PARTIAL_DIR, DownloadError, download
 from indexer.errors import Cancelled
+from indexer.models.catalogue import CatalogueEntry, entry
+from indexer.models.download import PARTIAL_DIR, DownloadError, download
 from indexer.types import Progress
 from tests.conftest import EMBEDDER, RERANKER_Q8, quarry
 from tests.hub_server import Hub, Served

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from indexer.chunking import chunk_pages
 from indexer.constants import CHUNK_MAX_TOKENS
+from indexer.ingest.chunking import chunk_pages
 from indexer.types import Page
 from tests.conftest import MODELS
 
@@ -47,7 +47,7 @@ def test_over_long_page_never_reaches_llama(embedder, reranker):
 
 
 def test_decode_refuses_sequences_longer_than_the_context(placement):
-    from indexer.embedding import LocalEmbedder
+    from indexer.models.embedding import LocalEmbedder
     from tests.conftest import EMBEDDER
 
     local = LocalEmbedder(EMBEDDER, placement)  # llama.cpp in this process, as the worker runs it

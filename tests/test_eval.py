@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.topic_queries import OFF_TOPIC
-from indexer.evaluation import CONFIGURATIONS, PAGE_CONFIGURATIONS, evaluate, index_corpus, load_beir
-from indexer.search import Searcher, SearchOptions
-from indexer.store import Store
+from indexer.search.evaluation import CONFIGURATIONS, PAGE_CONFIGURATIONS, evaluate, index_corpus, load_beir
+from indexer.search.searcher import Searcher, SearchOptions
+from indexer.store.lance import Store
 from tests.beir_sample import make_sample
 from tests.conftest import PDFS, ROOT, quarry
 

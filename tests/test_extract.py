@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from indexer.errors import ExtractionFailed
-from indexer.extract import Extractor
+from indexer.ingest.extract import Extractor
 from tests.conftest import PDFS
 
 

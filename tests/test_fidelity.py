@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from app.opener import open_command
-from indexer.pipeline import Indexer
-from indexer.scan import ScanRules
-from indexer.search import Searcher, SearchOptions
-from indexer.store import Store
+from indexer.ingest.pipeline import Indexer
+from indexer.ingest.scan import ScanRules
+from indexer.search.searcher import Searcher, SearchOptions
+from indexer.store.lance import Store
 from tests.conftest import SHARED, quarry
 
 FIDELITY = SHARED / "data" / "fidelity"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.main import build_window
-from indexer.catalogue import entry
+from indexer.models.catalogue import entry
 from indexer.paths import AppPaths
 from tests.conftest import EMBEDDER, RERANKER_Q8
 from tests.hub_server import Hub, Served

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer import loaders
-from indexer.pipeline import Indexer
-from indexer.search import Searcher, SearchOptions
-from indexer.store import Store
+from indexer.ingest import loaders
+from indexer.ingest.pipeline import Indexer
+from indexer.search.searcher import Searcher, SearchOptions
+from indexer.store.lance import Store
 
 DATE = email.utils.format_datetime(email.utils.parsedate_to_datetime("Tue, 05 Mar 2024 09:30:00 +0000"))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexer.fusion import RANKINGS, RRF_K, agreement, blend, fuse, mmr, position_weight, ranks, rrf
+from indexer.search.fusion import RANKINGS, RRF_K, agreement, blend, fuse, mmr, position_weight, ranks, rrf
 
 
 def test_rrf_rewards_agreement():

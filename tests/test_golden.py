@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import Indexer
-from indexer.search import Searcher, SearchOptions
-from indexer.store import Store
+from indexer.ingest.pipeline import Indexer
+from indexer.search.searcher import Searcher, SearchOptions
+from indexer.store.lance import Store
 from tests.conftest import GOLDEN, PDFS
 
 # query -> (file name, acceptable pages or None for formats without pages)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer import loaders
 from indexer.errors import ExtractionFailed, QuarryError, UnsupportedFile
+from indexer.ingest import loaders
 from tests.conftest import PDFS, SHARED
 
 
@@ -132,7 +132,7 @@ def test_unknown_suffix(tmp_path: Path):
 
 
 def test_pdf_page_labels_from_both_readers():
-    from indexer.loaders.pdf import load_pdf, load_pdf_pypdf
+    from indexer.ingest.loaders.pdf import load_pdf, load_pdf_pypdf
 
     roman = SHARED / "data" / "fidelity" / "B07" / "roman_front_matter.pdf"
     for reader in (load_pdf, load_pdf_pypdf):

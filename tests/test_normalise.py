@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.errors import ExtractionFailed
-from indexer.normalise import clean_text, join_hyphenation, normalise_document, undecodable_reason
+from indexer.ingest.normalise import clean_text, join_hyphenation, normalise_document, undecodable_reason
 from indexer.types import LoadedDocument, Page
 
 

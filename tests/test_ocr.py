@@ -13,11 +13,11 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks.ocr import character_error_rate, image_only_pdf, mixed_pdf, render, text_layer
-from indexer import loaders, ocr
 from indexer.errors import ExtractionFailed
-from indexer.extract import Extractor
-from indexer.pipeline import Indexer
-from indexer.search import Searcher, SearchOptions
+from indexer.ingest import loaders, ocr
+from indexer.ingest.extract import Extractor
+from indexer.ingest.pipeline import Indexer
+from indexer.search.searcher import Searcher, SearchOptions
 from indexer.types import Progress
 from tests.conftest import PDFS
 

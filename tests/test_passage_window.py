@@ -1,8 +1,8 @@
-"""The reranker reads a query-centred window of each passage (indexer.passage_window)."""
+"""The reranker reads a query-centred window of each passage (indexer.search.passage_window)."""
 
 from __future__ import annotations
 
-from indexer.passage_window import query_window
+from indexer.search.passage_window import query_window
 
 FILLER_BEFORE = " ".join(f"before{i}" for i in range(120))
 FILLER_AFTER = " ".join(f"after{i}" for i in range(120))

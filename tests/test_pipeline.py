@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.cancel import CancelToken
-from indexer.pipeline import Indexer
+from indexer.ingest.pipeline import Indexer
 from indexer.types import Progress
 from tests.conftest import GOLDEN, PDFS
 
@@ -99,7 +99,7 @@ def test_progress_and_cancel(folder: Path, store, embedder):
 
 def test_embedding_model_change_rebuilds(tmp_path: Path, embedder):
     from indexer.errors import StoreMismatch
-    from indexer.store import Store
+    from indexer.store.lance import Store
 
     Store(tmp_path / "idx", embedder.dimension, embedder.fingerprint)
     with pytest.raises(StoreMismatch):

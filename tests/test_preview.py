@@ -11,10 +11,10 @@ import pypdfium2 as pdfium
 import pytest
 from PySide6.QtGui import QColor
 
-from indexer.chunking import chunk_pages
-from indexer.loaders.pdf import load_pdf
-from indexer.normalise import normalise_document
-from indexer.preview import PageCache, find_span, render_page
+from indexer.ingest.chunking import chunk_pages
+from indexer.ingest.loaders.pdf import load_pdf
+from indexer.ingest.normalise import normalise_document
+from indexer.search.preview import PageCache, find_span, render_page
 from tests.conftest import PDFS
 from tests.test_gui import INDEX_TIMEOUT, app_window  # noqa: F401 - the window fixture
 

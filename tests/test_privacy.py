@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.endpoints.config import Endpoint
+from indexer.models.endpoints.config import Endpoint
 from indexer.paths import AppPaths
 from indexer.settings import Settings, save
 from tests.conftest import GOLDEN, ROOT

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer.eta import TimeLeft, say_time_left
-from indexer.pipeline import WorkMeter
+from indexer.ingest.pipeline import WorkMeter
 from indexer.types import SourceFile
 from tests.pdf_maker import text_pages, write_pdf
 from tests.test_gui import INDEX_TIMEOUT, app_window  # noqa: F401 - the window fixture

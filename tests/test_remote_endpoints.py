@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.endpoints.config import REDACTED, Endpoint
-from indexer.endpoints.embed import EndpointEmbedder, estimate_tokens
-from indexer.endpoints.http import EndpointError
-from indexer.endpoints.rerank import EndpointReranker
 from indexer.errors import StoreMismatch
-from indexer.pipeline import Indexer
-from indexer.search import Searcher, SearchOptions
+from indexer.ingest.pipeline import Indexer
+from indexer.models.endpoints.config import REDACTED, Endpoint
+from indexer.models.endpoints.embed import EndpointEmbedder, estimate_tokens
+from indexer.models.endpoints.http import EndpointError
+from indexer.models.endpoints.rerank import EndpointReranker
+from indexer.search.searcher import Searcher, SearchOptions
 from indexer.settings import Settings, export, load, save
-from indexer.store import Store
+from indexer.store.lance import Store
 from tests.conftest import GOLDEN
 from tests.endpoint_server import FAULTS, EndpointServer, overlap, probability, vector
 from tests.test_gui import app_window, index_golden  # noqa: F401 - the window fixture and its helper

@@ -13,11 +13,11 @@ import pytest
 
 from indexer.cancel import NEVER, CancelToken
 from indexer.errors import Cancelled
-from indexer.gguf_info import read_info
-from indexer.lanes import Lanes
-from indexer.rerank import Reranker, sigmoid
-from indexer.score_cache import ScoreCache
-from indexer.tuned import cpu_has_bf16
+from indexer.models.bf16 import cpu_has_bf16
+from indexer.models.gguf_info import read_info
+from indexer.models.rerank import Reranker, sigmoid
+from indexer.models.score_cache import ScoreCache
+from indexer.runtime.context_pool import Lanes
 from tests.conftest import MODELS, RERANKER_F16, RERANKER_Q8
 
 REFERENCE = json.loads((MODELS / "quarry-test-reranker-minilm-l6.reference.json").read_text())

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from indexer.engine import Engine, EngineOptions
+from indexer.models.rerank import Reranker
 from indexer.paths import AppPaths
-from indexer.rerank import Reranker
-from indexer.search import SearchOptions
+from indexer.search.searcher import SearchOptions
 from tests.conftest import EMBEDDER, GOLDEN, MODELS, RERANKER_Q8
 
 QUERY = "boiler pressure"

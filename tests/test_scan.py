@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from indexer.scan import ScanRules, scan
+from indexer.ingest.scan import ScanRules, scan
 
 
 def make(tmp_path: Path) -> Path:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from indexer.cancel import CancelToken, SearchFirst
-from indexer.pipeline import Indexer
+from indexer.ingest.pipeline import Indexer
 from tests.pdf_maker import text_pages, write_pdf
 
 

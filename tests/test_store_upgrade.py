@@ -11,8 +11,8 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from indexer.pipeline import Indexer
-from indexer.store import CHUNKS, DOCUMENTS, META_FILE, SCHEMA_VERSION, Store, chunks_schema, documents_schema
+from indexer.ingest.pipeline import Indexer
+from indexer.store.lance import CHUNKS, DOCUMENTS, META_FILE, SCHEMA_VERSION, Store, chunks_schema, documents_schema
 from tests.conftest import SHARED
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.topic import TopicCheck, holds_phrase, similarity_gate
+from indexer.search.topic import TopicCheck, holds_phrase, similarity_gate
 
 
 def test_similarity_gate_fades_between_its_bounds():

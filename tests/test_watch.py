@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import Indexer
+from indexer.ingest.pipeline import Indexer
+from indexer.ingest.watch import FolderWatcher
 from indexer.types import IndexReport
-from indexer.watch import FolderWatcher
 
 WAIT_S = 30.0
 

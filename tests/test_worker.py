@@ -13,7 +13,7 @@ import pytest
 from indexer.engine import Engine, EngineOptions
 from indexer.paths import AppPaths
 from indexer.runtime import variants
-from indexer.search import SearchOptions
+from indexer.search.searcher import SearchOptions
 from tests.conftest import GOLDEN
 from tests.test_crash_safety import check_consistent, make_corpus
 
@@ -155,9 +155,9 @@ def test_an_idle_worker_gives_back_its_compute_buffers_and_scores_the_same_after
     import time
 
     from benchmarks.common import process_memory_mb
-    from indexer.rerank import Reranker
+    from indexer.models.rerank import Reranker
+    from indexer.models.score_cache import ScoreCache
     from indexer.runtime.supervisor import InferenceWorker
-    from indexer.score_cache import ScoreCache
     from tests.conftest import RERANKER_F16
 
     documents = [f"passage {i} about the boiler pressure and its relief valve " * 12 for i in range(8)]

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from indexer.endpoints.config import (
+from indexer.models.endpoints.config import (
     DEFAULT_TIMEOUT_S,
     EMBED_FORMATS,
     MAX_TIMEOUT_S,

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.settings_service import SettingsService
-from indexer.catalogue import CatalogueEntry, entry
+from indexer.models.catalogue import CatalogueEntry, entry
 from indexer.types import Progress
 
 RECOMMENDED = ("all-minilm-l6-v2", "bge-reranker-base")

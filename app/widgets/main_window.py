@@ -50,7 +50,7 @@ from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
 from indexer.errors import ModelInvalid, ModelMissing
 from indexer.eta import TimeLeft, say_time_left
-from indexer.loaders import FORMAT_NAMES
+from indexer.ingest.loaders import FORMAT_NAMES
 from indexer.types import Hit, IndexReport, Progress, SearchResult
 
 log = logging.getLogger(__name__)

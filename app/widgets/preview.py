@@ -1,4 +1,4 @@
-"""The page preview: a PDF hit's page rendered by PDFium on the preview lane (indexer.preview),
+"""The page preview: a PDF hit's page rendered by PDFium on the preview lane (indexer.search.preview),
 its passage marked by its character boxes and the query's words marked within it; zoom,
 fit-width and previous/next page."""
 
@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPalette, QPix
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from app.jobs import Lanes, describe
-from indexer.preview import PageCache, RenderedPage
+from indexer.search.preview import PageCache, RenderedPage
 from indexer.types import Hit
 
 log = logging.getLogger(__name__)

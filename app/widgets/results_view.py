@@ -10,7 +10,7 @@ from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QIcon, QPainter, 
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.qtmodels import HitRole
-from indexer.snippets import term_pattern
+from indexer.search.snippets import term_pattern
 from indexer.types import Hit
 
 BAR_WIDTH = 56
@@ -19,7 +19,7 @@ ICON_SIZE = 24
 
 
 def highlight(text: str, query: str) -> str:
-    """HTML-escaped text with the query's words in bold (indexer.snippets.term_pattern)."""
+    """HTML-escaped text with the query's words in bold (indexer.search.snippets.term_pattern)."""
     pattern = term_pattern(query)
     if pattern is None:
         return html.escape(text)

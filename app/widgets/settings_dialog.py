@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 
 from app.settings_service import SettingsService
 from app.widgets.endpoints_page import EndpointsPage
-from indexer.catalogue import Choice, choices
 from indexer.engine import Engine
+from indexer.models.catalogue import Choice, choices
 from indexer.runtime.variants import available_variants
 from indexer.settings import Settings
 from indexer.types import Progress

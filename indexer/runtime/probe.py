@@ -129,7 +129,7 @@ def probe_batches() -> dict[str, list[list[int]]]:
 def run_probe(variant: str, model: str) -> dict[str, list[list[float]]]:
     """In the child (QUARRY_CPU_VARIANT_PATH names ``variant``): decode every probe batch
     on a helper thread and return the L2-normalised pooled outputs as lists."""
-    from indexer.llm import LlamaModel
+    from indexer.runtime.llama import LlamaModel
 
     outputs: dict[str, list[list[float]]] = {}
     failure: list[BaseException] = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from indexer.hardware import Placement
+from indexer.runtime.hardware import Placement
 from indexer.runtime.supervisor import InferenceWorker, Slot
 
 

@@ -349,7 +349,7 @@ class InferenceWorker:
 
     # -- requests -----------------------------------------------------------------------
     def hardware(self) -> Any:
-        """llama.cpp's backends and devices as the worker sees them (indexer.hardware.Hardware)."""
+        """llama.cpp's backends and devices as the worker sees them (indexer.runtime.hardware.Hardware)."""
         self._ensure()
         return self.hardware_info
 

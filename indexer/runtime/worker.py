@@ -90,7 +90,7 @@ class Server:
         return None
 
     def do_hardware(self, *, cancel: CancelToken) -> Any:
-        from indexer.hardware import detect
+        from indexer.runtime.hardware import detect
 
         return detect()
 
@@ -103,7 +103,7 @@ class Server:
     def do_load_embedder(
         self, slot: int, path: str, placement: Any, seqs_per_decode: int, info: Any, *, cancel: CancelToken
     ) -> dict[str, Any]:
-        from indexer.embedding import LocalEmbedder
+        from indexer.models.embedding import LocalEmbedder
 
         model = LocalEmbedder(Path(path), self._placement(placement), seqs_per_decode, info)
         self._keep(slot, model)
@@ -126,7 +126,7 @@ class Server:
         *,
         cancel: CancelToken,
     ) -> dict[str, Any]:
-        from indexer.rerank import LocalReranker
+        from indexer.models.rerank import LocalReranker
 
         model = LocalReranker(
             Path(path),
@@ -216,7 +216,7 @@ def serve(connection: Any, config: WorkerConfig) -> None:
         except OSError as exc:
             log.warning("no native crash report: %s", exc)
     server = Server(config)
-    from indexer.llm import llama_cpp, loaded_variant
+    from indexer.runtime.llama import llama_cpp, loaded_variant
 
     llama_cpp()
     send(("hello", os.getpid(), server.do_hardware(cancel=CancelToken()), loaded_variant()))

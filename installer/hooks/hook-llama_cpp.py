@@ -1,7 +1,7 @@
 """PyInstaller hook: llama-cpp-python loads libllama / libggml* from llama_cpp/lib at run
 time through ctypes, which PyInstaller's import analysis cannot see. Builds with loadable
 backends (GGML_BACKEND_DL, the Makefile's CPU build) also install libggml-cpu-<variant>.so
-into site-packages/bin; they go to llama_cpp/backends, where indexer/llm.py looks."""
+into site-packages/bin; they go to llama_cpp/backends, where indexer/runtime/llama.py looks."""
 
 from pathlib import Path
 

@@ -1,0 +1,1 @@
+"""Models: finding, checking and downloading model files, their GGUF headers and families, the embedder and the reranker (local through the inference worker, or a remote endpoint), the score cache."""

@@ -1,0 +1,334 @@
+"""Searcher.search: a hybrid first stage (BM25 + vectors, fused by RRF), then the
+cross-encoder re-scores the candidates and the final order fuses both (indexer.search.fusion).
+
+While an index run's embedding pass is still backfilling vectors, BM25 reaches every stored
+passage and vector search only the embedded ones; the result says how far meaning search
+has got (SearchResult.vectors_ready).
+
+Nothing the first stage found is hidden by the minimum score: it labels. A result whose best
+hit scores under it is a weak set ("No strong matches — closest passages"), shown as such."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.cancel import NEVER, CancelToken, SearchFirst
+from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE, RERANK_WINDOW_WORDS
+from indexer.errors import Cancelled
+from indexer.ingest.normalise import clean_text
+from indexer.models.catalogue import entry_for_file
+from indexer.models.embedding import Embedder
+from indexer.models.endpoints.embed import EndpointEmbedder
+from indexer.models.endpoints.http import EndpointError
+from indexer.models.endpoints.rerank import EndpointReranker
+from indexer.models.rerank import Reranker
+from indexer.search.fusion import RANKINGS, fuse, rrf
+from indexer.search.passage_window import rerank_text
+from indexer.search.snippets import make_snippet
+from indexer.search.topic import Bounds, TopicCheck
+from indexer.store.lance import Store, StoredChunk
+from indexer.types import Hit, SearchResult
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "vector", "text")
+_first_stage_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quarry-bm25")
+
+
+DEFAULT_RANKING = "rrf"
+"""Chosen by the worst case over SciFact dev and the book questions (docs/quality.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    k: int = DEFAULT_RESULTS
+    candidates: int = DEFAULT_CANDIDATES
+    rerank: bool = True
+    mode: str = "hybrid"
+    """First stage: 'hybrid' (BM25 + vectors, RRF), 'vector' or 'text' (BM25 only)."""
+    ranking: str = DEFAULT_RANKING
+    """How rerank scores and the first-stage order make the final order (indexer.search.fusion.RANKINGS;
+    docs/quality.md compares them)."""
+    min_score: float = MIN_SCORE
+    """A reranked hit scoring below this (rerank score × topic weight, 0..1) is weak; a result
+    with no hit above it is a weak set. Nothing is removed for it."""
+    topic_gate: bool = True
+    """Multiply the rerank score by the topic weight (indexer.search.topic: the embedder's similarity
+    gate, or a phrase match), so a query the corpus knows nothing about scores low even when
+    the cross-encoder is confident. False: the rerank score alone."""
+    deadline_s: float | None = None
+    """Stop reranking after this long; the rest keep first-stage order."""
+    rerank_window: int = RERANK_WINDOW_WORDS
+    """Words of each passage the reranker reads, centred on the query's words
+    (indexer.search.passage_window); 0: the whole passage."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    chunk: StoredChunk
+    rank: int
+    """First-stage rank, from 1."""
+    similarity: float
+    """Cosine similarity of query and passage, -1..1, whichever retriever found it."""
+    bm25_rank: int | None = None
+    """Rank in the full-text (BM25) list, from 1; None if BM25 did not find it."""
+    vector_rank: int | None = None
+    """Rank in the vector list, from 1; None if vector search did not find it."""
+    embedded: bool = True
+    """False for a passage stored without its vector yet (a backfill in progress): its
+    ``similarity`` is 0 and says nothing, so the topic check cannot use it."""
+
+
+class Searcher:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder | EndpointEmbedder,
+        reranker: Reranker | EndpointReranker | None = None,
+        reranker_problem: str = "",
+        notices: Callable[[], list[str]] | None = None,
+    ) -> None:
+        """Args:
+        embedder, reranker: local models run by the inference worker, or remote endpoints
+            (indexer.models.endpoints); the searcher uses both kinds alike.
+        notices: fallback notices to show once with the next result (the inference
+            worker's: a CPU variant or the GPU was given up after a crash).
+        """
+        self.store = store
+        self.embedder = embedder
+        self.reranker = reranker
+        self.reranker_problem = reranker_problem
+        self.notices = notices
+        self.priority = SearchFirst()
+        """Shared with the engine's Indexer (Engine sets one for both): a rerank goes first."""
+
+    @property
+    def topic_gate(self) -> Bounds | None:
+        """Cosine similarities between which the final score fades in (indexer.search.topic). They
+        depend on the embedder, so they come from its catalogue entry: for all-MiniLM-L6-v2,
+        0.35..0.45 (docs/quality.md says how they were chosen). An embedder without
+        calibrated values (a remote one among them) gets no gate."""
+        known = entry_for_file(self.embedder.path) if self.embedder.path is not None else None
+        return known.topic_gate if known else None
+
+    def first_stage(
+        self, query: str, candidates: int, mode: str = "hybrid"
+    ) -> tuple[list[Candidate], dict[str, float]]:
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}")
+        # The query is matched against normalised text, so it is normalised the same way
+        # ('ﬁeld' or a full-width 'ｆｉｅｌｄ' finds 'field'; a pasted soft hyphen splits nothing).
+        query = clean_text(query)
+        timings: dict[str, float] = {}
+
+        def full_text() -> list[StoredChunk]:
+            start = time.perf_counter()
+            found = self.store.text_search(query, candidates) if mode != "vector" else []
+            timings["text"] = (time.perf_counter() - start) * 1000
+            return found
+
+        # BM25 needs no vector: it runs in LanceDB (GIL released) while the query embeds and
+        # the vector search runs, which takes its time off the first stage on two cores.
+        text_future = _first_stage_pool.submit(full_text)
+        t0 = time.perf_counter()
+        vector = self.embedder.embed_query(query)
+        t1 = time.perf_counter()
+        timings["embed_query"] = (t1 - t0) * 1000
+        by_vector = self.store.vector_search(vector, candidates) if mode != "text" else []
+        timings["vector"] = (time.perf_counter() - t1) * 1000
+        by_text = text_future.result()
+        chunks = {c.chunk_id: c for c in by_text}
+        chunks.update({c.chunk_id: c for c in by_vector})
+        fused = rrf([[c.chunk_id for c in by_vector], [c.chunk_id for c in by_text]])
+        order = sorted(fused, key=lambda key: -fused[key])[:candidates]
+        vector_scores = {c.chunk_id: c.score for c in by_vector}
+        bm25_ranks = {c.chunk_id: n for n, c in enumerate(by_text, start=1)}
+        vector_ranks = {c.chunk_id: n for n, c in enumerate(by_vector, start=1)}
+        result = []
+        for rank, key in enumerate(order, start=1):
+            chunk = chunks[key]
+            similarity = vector_scores.get(key)
+            if similarity is None and chunk.vector is not None:
+                similarity = float(np.dot(vector, chunk.vector))
+            result.append(
+                Candidate(
+                    chunk,
+                    rank,
+                    similarity if similarity is not None else 0.0,
+                    bm25_ranks.get(key),
+                    vector_ranks.get(key),
+                    embedded=similarity is not None,
+                )
+            )
+        timings["retrieve"] = (time.perf_counter() - t1) * 1000
+        return result, timings
+
+    def search(self, query: str, options: SearchOptions = SearchOptions(), cancel: CancelToken = NEVER) -> SearchResult:
+        started = time.perf_counter()
+        query = query.strip()
+        if not query:
+            return SearchResult(query, "none", [], {"total": 0.0}, vectors_ready=self.vectors_ready())
+        found, timings = self.first_stage(query, max(options.candidates, options.k), options.mode)
+        return self.finish(query, found, timings, options, cancel, started)
+
+    def finish(
+        self,
+        query: str,
+        found: list[Candidate],
+        first_stage_timings: dict[str, float],
+        options: SearchOptions,
+        cancel: CancelToken = NEVER,
+        started: float | None = None,
+    ) -> SearchResult:
+        """Rerank (if asked) and build the hits from a first stage already run, so a caller
+        that shows first-stage results first does not embed and retrieve twice."""
+        started = time.perf_counter() if started is None else started
+        timings = dict(first_stage_timings)
+        cancel.raise_if_cancelled()
+        if options.ranking not in RANKINGS:
+            raise ValueError(f"unknown ranking {options.ranking!r}")
+        method, notice = options.mode, ""
+        order = list(range(len(found)))
+        scores: list[float | None] = [None] * len(found)
+        strengths: list[float | None] = [None] * len(found)
+        weights = [1.0] * len(found)
+        reranked = False
+        if options.rerank and found:
+            if self.reranker is None:
+                notice = self.reranker_problem or "no reranker model: results are in first-stage order"
+            else:
+                t0 = time.perf_counter()
+                deadline = time.monotonic() + options.deadline_s if options.deadline_s else None
+                try:
+                    passages = [rerank_text(c.chunk, query, options.rerank_window) for c in found]
+                    with self.priority.searching():  # indexing waits before its next batch
+                        result = self.reranker.score(query, passages, cancel, deadline)
+                except Cancelled:
+                    raise
+                except EndpointError as exc:  # late, unreachable or malformed: said, not a bug
+                    log.warning("%s", exc)
+                    notice = f"{exc}; results are in first-stage order"
+                except Exception as exc:
+                    log.exception("reranking failed")
+                    notice = f"reranking failed ({exc}); results are in first-stage order"
+                else:
+                    reranked = True
+                    scores = [None if math.isnan(s) else s for s in result.scores]
+                    weights = self.topic_weights(query, found, options.topic_gate)
+                    strengths = [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
+                    keys = fuse(options.ranking, [c.rank for c in found], scores, weights)
+                    # Scored candidates first, by the fused key; then the unscored, in first-stage order.
+                    order.sort(key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
+                    method = f"{options.mode} + {self.reranker.method}" + (
+                        "" if options.ranking == DEFAULT_RANKING else f" ({options.ranking})"
+                    )
+                    if not result.complete:
+                        done = sum(s is not None for s in scores)
+                        notice = f"reranking stopped at its deadline after {done} of {len(found)} candidates"
+                        if result.notice:
+                            notice += f" ({result.notice})"
+                timings["rerank"] = (time.perf_counter() - t0) * 1000
+        hits: list[Hit] = []
+        pages: set[tuple[str, int | None]] = set()
+        for i in order:
+            candidate = found[i]
+            page = (candidate.chunk.path, candidate.chunk.page)
+            if page in pages:
+                continue  # several passages of one page: the best placed one stands for it
+            pages.add(page)
+            strength = strengths[i]
+            if reranked:
+                shown = strength  # None: not reranked (deadline), no number on the rerank scale
+            else:
+                shown = max(0.0, min(1.0, candidate.similarity))
+            hits.append(
+                self._hit(
+                    query,
+                    candidate,
+                    len(hits) + 1,
+                    shown,
+                    scores[i],
+                    weights[i],
+                    reranked and strength is not None and strength >= options.min_score,
+                )
+            )
+            if len(hits) == options.k:
+                break
+        weak = reranked and bool(hits) and not any(h.strong for h in hits)
+        if self.notices is not None and options.rerank:  # shown with the final order, once
+            notice = "; ".join(n for n in (*self.notices(), notice) if n)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        used = self.reranker.name if reranked and self.reranker is not None else ""
+        return SearchResult(
+            query=query,
+            method=method,
+            hits=hits,
+            timings_ms=timings,
+            notice=notice,
+            reranker=used,
+            weak=weak,
+            min_score=options.min_score,
+            vectors_ready=self.vectors_ready(),
+        )
+
+    def vectors_ready(self) -> float:
+        """Share of stored passages with vectors, 0..1 (1 for an empty index): below 1 while
+        an embedding backfill runs or after one was interrupted."""
+        return self.store.passage_counts().vectors_ready
+
+    def topic_weights(self, query: str, found: Sequence[Candidate], topic_check: bool = True) -> list[float]:
+        """Each candidate's topic weight (indexer.search.topic): 1 where the embedder or a phrase
+        match vouches for it, less where only the reranker does. A passage not embedded yet
+        has no similarity to judge by, so it gets no gate (1), as with an uncalibrated
+        embedder: the reranker's score stands until its vector is there."""
+        check = TopicCheck(query, self.topic_gate if topic_check else None)
+        return [check.weight(c.similarity, (c.chunk.title, c.chunk.text)) if c.embedded else 1.0 for c in found]
+
+    def final_scores(
+        self, query: str, scores: Sequence[float | None], found: Sequence[Candidate], topic_check: bool = True
+    ) -> list[float | None]:
+        """Rerank scores times each candidate's topic weight (indexer.search.topic); None stays None
+        (not scored). The one rule for the final score, so `quarry eval` measures what people see."""
+        weights = self.topic_weights(query, found, topic_check)
+        return [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
+
+    @staticmethod
+    def _hit(
+        query: str,
+        candidate: Candidate,
+        rank: int,
+        score: float | None,
+        rerank_score: float | None,
+        topic_weight: float,
+        strong: bool,
+    ) -> Hit:
+        chunk = candidate.chunk
+        return Hit(
+            rank=rank,
+            score=score,
+            path=chunk.path,
+            page=chunk.page,
+            snippet=make_snippet(chunk.text, query),
+            text=chunk.text,
+            title=chunk.title,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            first_stage_rank=candidate.rank,
+            first_stage_score=candidate.similarity,
+            rerank_score=rerank_score,
+            start=chunk.start,
+            end=chunk.end,
+            location=chunk.location,
+            bm25_rank=candidate.bm25_rank,
+            vector_rank=candidate.vector_rank,
+            topic_weight=topic_weight,
+            strong=strong,
+            ocr=chunk.ocr,
+        )

@@ -1,0 +1,1 @@
+"""Store: the LanceDB index of documents and passages, its metadata and schema upgrades."""

@@ -1,0 +1,596 @@
+"""LanceDB storage: a documents table, a chunks table, and a small JSON file recording
+which embedding model made the vectors (a different model forces a re-index, never a mix).
+
+Writes replace whole documents: one ``merge_insert`` per batch swaps a document's chunks in a
+single commit, and its documents row is written after, so a crash in between leaves a row
+that the next run sees as changed and indexes again.
+
+A passage can be stored before it is embedded (keyword search first, vectors after): its
+``vector`` is null and ``embedded`` false until ``fill_vectors`` writes the vector in place
+(an update of rows that exist, never an insert). LanceDB's vector search skips null vectors,
+flat or ANN, and its full-text search covers rows the FTS index has not taken in yet (a
+slower flat pass over them), so a stored passage is found by BM25 at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from indexer.atomic import write_text_atomic
+from indexer.errors import StoreMismatch
+from indexer.types import Chunk, percent_ready
+
+log = logging.getLogger(__name__)
+
+DOCUMENTS = "documents"
+CHUNKS = "chunks"
+META_FILE = "index.json"
+SCHEMA_VERSION = 4
+"""2: chunks gained ``location``; 3: ``ocr``; 4: ``embedded`` (vectors may be null until a
+backfill writes them). An older index is upgraded in place when opened, keeping its vectors."""
+FTS_REFRESH_ROWS = 10_000
+"""Rows outside the full-text index before a run folds them in (optimize). BM25 still finds
+them, by a flat pass that cost 0.09 s a query for 5,000 such rows and 0.46 s for 20,000
+(100,000-row table, 2-core EPYC); folding them in cost 2.7 s. docs/benchmarks.md."""
+_CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "location", "ordinal", "start", "end", "title", "text", "ocr"]
+
+
+def doc_id_for(path: Path | str) -> str:
+    return hashlib.sha1(str(path).encode("utf-8", errors="surrogateescape")).hexdigest()[:16]
+
+
+def documents_schema() -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("path", pa.string(), nullable=False),
+            pa.field("root", pa.string(), nullable=False),
+            pa.field("size", pa.int64()),
+            pa.field("mtime_ns", pa.int64()),
+            pa.field("content_hash", pa.string()),
+            pa.field("title", pa.string()),
+            pa.field("pages", pa.int32()),
+            pa.field("chunks", pa.int32()),
+            pa.field("status", pa.string()),  # 'ok' or 'skipped'
+            pa.field("reason", pa.string()),
+            pa.field("indexed_at", pa.float64()),
+        ]
+    )
+
+
+def chunks_schema(dimension: int) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("chunk_id", pa.string(), nullable=False),
+            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("doc_hash", pa.string()),
+            pa.field("path", pa.string()),
+            pa.field("page", pa.int32()),
+            pa.field("ordinal", pa.int32()),
+            pa.field("start", pa.int32()),
+            pa.field("end", pa.int32()),
+            pa.field("title", pa.string()),
+            pa.field("text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dimension)),
+            # How a person names the page ('p. iv (6 of 120)', 'slide 3'). Added in schema 2,
+            # last, where add_columns puts it when an older index is upgraded.
+            pa.field("location", pa.string()),
+            # The passage was recognised by OCR (schema 3; null in an upgraded index: False).
+            pa.field("ocr", pa.bool_()),
+            # Whether ``vector`` holds the passage's embedding (False: stored for BM25, to be
+            # embedded by a backfill). Added in schema 4, last; a bool column, so counting the
+            # passages without vectors reads 1 bit a row, not the vectors (1.5 ms vs 120 ms
+            # over 100,000 rows).
+            pa.field("embedded", pa.bool_(), nullable=False),
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    doc_id: str
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    title: str
+    pages: int
+    chunks: int
+    status: str
+    reason: str
+    indexed_at: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    chunk_id: str
+    doc_id: str
+    path: str
+    page: int | None
+    ordinal: int
+    start: int
+    end: int
+    title: str
+    text: str
+    score: float
+    """Similarity for vector search (cosine, -1..1) or BM25 score for full text."""
+    vector: np.ndarray | None = None
+    location: str = ""
+    """Page label as a person names it (Page.label); empty when the page number says it."""
+    ocr: bool = False
+    """Text recognised by OCR (Chunk.ocr)."""
+    doc_hash: str = ""
+    """Content hash of the document version the passage was cut from (missing_vectors only)."""
+
+    @property
+    def passage(self) -> str:
+        """The document's title, then the chunk: what the models read."""
+        return f"{self.title}\n{self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class PassageCounts:
+    """How much of the index each kind of search reaches."""
+
+    passages: int
+    """Passages stored."""
+    keyword: int
+    """Passages BM25 finds: every stored one once the full-text index exists, else none."""
+    vectors: int
+    """Passages with their vector, found by meaning (vector search)."""
+
+    @property
+    def vectors_ready(self) -> float:
+        """Share of passages with vectors, 0..1; 1 for an empty index (nothing to wait for)."""
+        return self.vectors / self.passages if self.passages else 1.0
+
+    def describe(self) -> str:
+        """One line for the status bar and `quarry status`: '3,076 passages: 3,076 by
+        keyword, 1,230 by meaning (40 % ready)'; the '(… ready)' only while vectors are missing."""
+        line = f"{self.passages:,} passages: {self.keyword:,} by keyword, {self.vectors:,} by meaning"
+        return line if self.vectors_ready >= 1.0 else f"{line} ({percent_ready(self.vectors_ready)} % ready)"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    documents: int
+    skipped: int
+    chunks: int
+    bytes_on_disk: int
+    roots: list[str]
+    embedder: str
+
+
+class Store:
+    """One index folder. Safe to read from several threads while one thread writes."""
+
+    def __init__(self, folder: Path, dimension: int, fingerprint: str, *, reset_on_mismatch: bool = False) -> None:
+        import lancedb
+
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.meta = self._read_meta()
+        made_by = int(self.meta.get("schema") or 0)
+        if made_by > SCHEMA_VERSION:
+            raise StoreMismatch(
+                f"the index was made by a newer Quarry (index schema {made_by}, this Quarry reads up to "
+                f"{SCHEMA_VERSION}); update Quarry, or remove the index folder to rebuild it"
+            )
+        if self.meta.get("fingerprint") not in (None, fingerprint):
+            if not reset_on_mismatch:
+                raise StoreMismatch(
+                    f"the index was built with another embedding model ({self.meta['fingerprint'].split('|')[0]}); "
+                    "re-index to use this one"
+                )
+            log.warning("embedding model changed: clearing the index to rebuild it")
+            self._drop_tables()
+        self.db = lancedb.connect(folder, read_consistency_interval=timedelta(0))
+        names = set(self.db.list_tables().tables) if hasattr(self.db, "list_tables") else set(self.db.table_names())
+        self.documents = (
+            self.db.open_table(DOCUMENTS)
+            if DOCUMENTS in names
+            else self.db.create_table(DOCUMENTS, schema=documents_schema())
+        )
+        self.chunks = (
+            self.db.open_table(CHUNKS)
+            if CHUNKS in names
+            else self.db.create_table(CHUNKS, schema=chunks_schema(dimension))
+        )
+        self.dimension = dimension
+        self._upgrade()
+        self.meta.update({"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "dimension": dimension})
+        self.meta.setdefault("roots", [])
+        self._write_meta()
+        # A process killed between the chunk and document writes leaves chunks of a
+        # half-written document: every opener removes them before anyone reads.
+        self.repair()
+
+    def _upgrade(self) -> None:
+        """Bring tables made by an older Quarry up to this schema, keeping their vectors."""
+        names = set(self.chunks.schema.names)
+        if "location" not in names:
+            log.info("upgrading the index: chunks gain a location column")
+            self.chunks.add_columns(pa.field("location", pa.string()))
+        if "ocr" not in names:
+            log.info("upgrading the index: chunks gain an ocr column")
+            self.chunks.add_columns(pa.field("ocr", pa.bool_()))
+        if "embedded" not in names:
+            # Every row of an older index has its vector: nothing is embedded again.
+            log.info("upgrading the index: chunks gain an embedded column")
+            self.chunks.add_columns({"embedded": "vector IS NOT NULL"})
+
+    # -- meta -------------------------------------------------------------------
+    def _read_meta(self) -> dict[str, Any]:
+        path = self.folder / META_FILE
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            log.warning("index metadata unreadable; it will be rewritten")
+            return {}
+
+    def _write_meta(self) -> None:
+        write_text_atomic(self.folder / META_FILE, json.dumps(self.meta, indent=1))
+
+    def _drop_tables(self) -> None:
+        import shutil
+
+        for name in (DOCUMENTS, CHUNKS):
+            shutil.rmtree(self.folder / f"{name}.lance", ignore_errors=True)
+        self.meta = {"roots": self.meta.get("roots", [])}
+
+    @property
+    def roots(self) -> list[str]:
+        return list(self.meta.get("roots", []))
+
+    def add_root(self, root: Path) -> None:
+        if str(root) not in self.meta["roots"]:
+            self.meta["roots"].append(str(root))
+            self._write_meta()
+
+    def remove_root(self, root: Path) -> list[str]:
+        """Forget a folder and delete its documents. Returns the removed paths."""
+        records = [r for r in self.all_documents().values() if r.root == str(root)]
+        self.delete_documents([r.doc_id for r in records])
+        if str(root) in self.meta["roots"]:
+            self.meta["roots"].remove(str(root))
+            self._write_meta()
+        return [r.path for r in records]
+
+    # -- reads ------------------------------------------------------------------
+    def all_documents(self) -> dict[str, DocumentRecord]:
+        """Every document row, keyed by path."""
+        table = self.documents.to_arrow()
+        return {row["path"]: DocumentRecord(**row) for row in table.to_pylist()}
+
+    def folder_counts(self, records: Iterable[DocumentRecord] | None = None) -> dict[str, tuple[int, int]]:
+        """(documents, chunks) indexed under each known folder."""
+        docs = [r for r in (self.all_documents().values() if records is None else records) if r.ok]
+        return {
+            root: (sum(1 for d in docs if d.root == root), sum(d.chunks for d in docs if d.root == root))
+            for root in self.roots
+        }
+
+    def stats(self) -> StoreStats:
+        docs = self.documents.to_arrow().select(["status"]).column("status").to_pylist()
+        size = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+        return StoreStats(
+            documents=sum(1 for s in docs if s == "ok"),
+            skipped=sum(1 for s in docs if s != "ok"),
+            chunks=self.chunks.count_rows(),
+            bytes_on_disk=size,
+            roots=self.roots,
+            embedder=str(self.meta.get("fingerprint", "")).split("|")[0],
+        )
+
+    def passage_counts(self) -> PassageCounts:
+        """Stored passages, those BM25 reaches and those with vectors: two cheap counts
+        (row count and a bool column), a few ms at 100,000 passages."""
+        passages = self.chunks.count_rows()
+        vectors = self.chunks.count_rows("embedded") if passages else 0
+        return PassageCounts(passages, passages if self.has_text_index() else 0, vectors)
+
+    def has_text_index(self) -> bool:
+        return any(index.index_type == "FTS" for index in self.chunks.list_indices())
+
+    def vector_search(self, vector: np.ndarray, limit: int) -> list[StoredChunk]:
+        rows = (
+            self.chunks.search(vector.astype(np.float32), vector_column_name="vector")
+            .distance_type("cosine")
+            .select([*_CHUNK_COLUMNS, "_distance"])
+            .limit(limit)
+            .to_arrow()
+            .to_pylist()
+        )
+        # LanceDB leaves null vectors (passages not embedded yet) out; a null distance would
+        # be one of them all the same, and is never a vector hit.
+        return [_stored(row, 1.0 - float(row["_distance"])) for row in rows if row["_distance"] is not None]
+
+    def text_search(self, query: str, limit: int) -> list[StoredChunk]:
+        """BM25 over passage text (LanceDB's native full-text index); vectors included so
+        the caller can put text-only hits on the same similarity scale."""
+        from lancedb.query import MatchQuery
+
+        if not query.strip():
+            return []
+        try:
+            rows = (
+                self.chunks.search(MatchQuery(query, "text"), query_type="fts")
+                .select([*_CHUNK_COLUMNS, "vector", "_score"])
+                .limit(limit)
+                .to_arrow()
+                .to_pylist()
+            )
+        except (ValueError, RuntimeError) as exc:  # no index yet (empty store), or a query it cannot parse
+            log.debug("full-text search unavailable: %s", exc)
+            return []
+        return [_stored(row, float(row["_score"]), _vector(row["vector"])) for row in rows]
+
+    def ensure_text_index(self) -> None:
+        """Build the full-text index once; later runs fold new rows in with optimize()."""
+        if self.chunks.count_rows() == 0:
+            return
+        if self.has_text_index():
+            return
+        from lancedb.index import FTS
+
+        self.chunks.create_index("text", config=FTS(), replace=True)
+
+    def refresh_text_index(self, max_unindexed: int = FTS_REFRESH_ROWS) -> bool:
+        """Mid-run upkeep: build the full-text index if there is none (so BM25 answers at
+        all), and fold rows into it (optimize) once more than ``max_unindexed`` are outside
+        it. Returns whether it did either."""
+        indices = [i for i in self.chunks.list_indices() if i.index_type == "FTS"]
+        if not indices:
+            if self.chunks.count_rows() == 0:
+                return False
+            self.ensure_text_index()
+            return True
+        stats = self.chunks.index_stats(indices[0].name)
+        if stats is None or stats.num_unindexed_rows <= max_unindexed:
+            return False
+        self.optimize()
+        return True
+
+    def chunks_of(self, doc_id: str, ordinals: Iterable[int]) -> list[StoredChunk]:
+        wanted = ",".join(str(int(o)) for o in ordinals)
+        if not wanted:
+            return []
+        rows = (
+            self.chunks.search()
+            .where(f"doc_id = '{_quote(doc_id)}' AND ordinal IN ({wanted})")
+            .select(_CHUNK_COLUMNS)
+            .limit(1000)
+            .to_arrow()
+            .to_pylist()
+        )
+        return sorted((_stored(r, 0.0) for r in rows), key=lambda c: c.ordinal)
+
+    def chunks_with_hash(self, content_hash: str) -> tuple[list[StoredChunk], np.ndarray] | None:
+        """The stored passages and vectors of any document with this content hash (a file
+        that was moved, renamed or copied), so it need not be embedded again."""
+        table = (
+            self.chunks.search()
+            .where(f"doc_hash = '{_quote(content_hash)}'")
+            .select([*_CHUNK_COLUMNS, "vector", "embedded"])
+            .limit(None)
+            .to_arrow()
+        )
+        if table.num_rows == 0:
+            return None
+        first_doc = table.column("doc_id")[0].as_py()
+        rows = [r for r in table.to_pylist() if r["doc_id"] == first_doc]
+        rows.sort(key=lambda r: r["ordinal"])
+        chunks = [_stored(r, 0.0) for r in rows]
+        if not all(r["embedded"] for r in rows):
+            return chunks, None  # not embedded yet: the copy waits for the backfill too
+        return chunks, np.asarray([r["vector"] for r in rows], dtype=np.float32)
+
+    def missing_vectors(self, limit: int, skip: Iterable[str] = ()) -> list[StoredChunk]:
+        """Up to ``limit`` passages without vectors (in storage order), leaving out the
+        chunk ids in ``skip``, each with its ``doc_hash`` (for fill_vectors)."""
+        if limit <= 0:
+            return []
+        skipped = set(skip)
+        rows = (
+            self.chunks.search()
+            .where("NOT embedded")
+            .select([*_CHUNK_COLUMNS, "doc_hash"])
+            .limit(limit + len(skipped))
+            .to_arrow()
+            .to_pylist()
+        )
+        found = [_stored(r, 0.0, doc_hash=r["doc_hash"]) for r in rows if r["chunk_id"] not in skipped]
+        return found[:limit]
+
+    def fill_vectors(self, chunks: list[StoredChunk], vectors: np.ndarray) -> int:
+        """Write the vectors of passages stored without them, in one commit. Only rows that
+        still exist and still belong to the same version of their document (doc_hash) are
+        updated; nothing is ever inserted, so a document removed or changed meanwhile gains
+        no row. ``vectors``: float32 (len(chunks), dimension). Returns the rows updated."""
+        if not chunks:
+            return 0
+        if vectors.shape != (len(chunks), self.dimension):
+            raise ValueError(f"vectors of shape {vectors.shape} for {len(chunks)} passages of {self.dimension}")
+        _check_finite(vectors)
+        flat = pa.array(vectors.astype(np.float32).reshape(-1), type=pa.float32())
+        schema = chunks_schema(self.dimension)
+        rows = pa.Table.from_arrays(
+            [
+                pa.array([c.chunk_id for c in chunks], type=pa.string()),
+                pa.array([c.doc_hash for c in chunks], type=pa.string()),
+                pa.FixedSizeListArray.from_arrays(flat, self.dimension),
+                pa.array([True] * len(chunks), type=pa.bool_()),
+            ],
+            schema=pa.schema([schema.field(n) for n in ("chunk_id", "doc_hash", "vector", "embedded")]),
+        )
+        result = (
+            self.chunks.merge_insert("chunk_id")
+            .when_matched_update_all(where="target.doc_hash = source.doc_hash")
+            .execute(rows)
+        )
+        return int(result.num_updated_rows)
+
+    # -- writes -----------------------------------------------------------------
+    def write(
+        self, records: list[DocumentRecord], chunks: dict[str, list[Chunk]], vectors: dict[str, np.ndarray]
+    ) -> None:
+        """Replace the chunks of every document in ``records`` and then their rows.
+        ``vectors``: float32 (chunks, dimension) per doc_id; a document missing from it is
+        stored without vectors (``embedded`` false), for a backfill to embed."""
+        if not records:
+            return
+        ids = [r.doc_id for r in records]
+        id_list = ", ".join(f"'{_quote(i)}'" for i in ids)
+        rows = _chunk_table(records, chunks, vectors, self.dimension)
+        if rows.num_rows:
+            (
+                self.chunks.merge_insert("chunk_id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(f"doc_id IN ({id_list})")
+                .execute(rows, on_bad_vectors="null")
+            )
+        else:
+            self.chunks.delete(f"doc_id IN ({id_list})")
+        doc_rows = pa.Table.from_pylist([_as_dict(r) for r in records], schema=documents_schema())
+        self.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(doc_rows)
+
+    def delete_documents(self, doc_ids: list[str]) -> None:
+        for start in range(0, len(doc_ids), 500):
+            id_list = ", ".join(f"'{_quote(i)}'" for i in doc_ids[start : start + 500])
+            self.chunks.delete(f"doc_id IN ({id_list})")
+            self.documents.delete(f"doc_id IN ({id_list})")
+
+    def repair(self) -> int:
+        """Delete chunks whose document row is missing or describes another version of
+        the file (left by a crash between the two writes). Returns how many went."""
+        docs = self.documents.to_arrow().select(["doc_id", "content_hash", "status"]).to_pylist()
+        valid = {(d["doc_id"], d["content_hash"]) for d in docs if d["status"] == "ok"}
+        pairs = self.chunks.search().select(["doc_id", "doc_hash"]).limit(None).to_arrow()
+        stale = {
+            doc_id
+            for doc_id, doc_hash in zip(
+                pairs.column("doc_id").to_pylist(), pairs.column("doc_hash").to_pylist(), strict=True
+            )
+            if (doc_id, doc_hash) not in valid
+        }
+        if stale:
+            log.warning("removing chunks of %d half-written documents", len(stale))
+            id_list = ", ".join(f"'{_quote(i)}'" for i in stale)
+            self.chunks.delete(f"doc_id IN ({id_list})")
+            self.documents.delete(f"doc_id IN ({id_list}) AND status = 'ok'")
+        return len(stale)
+
+    def optimize(self) -> None:
+        """Compact small writes and drop old versions so the folder does not grow without bound."""
+        started = time.perf_counter()
+        self.ensure_text_index()
+        # Versions older than a minute go; a search that started on one a moment ago still finishes.
+        for table in (self.chunks, self.documents):
+            table.optimize(cleanup_older_than=timedelta(minutes=1))
+        log.debug("optimize took %.2f s", time.perf_counter() - started)
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _check_finite(vectors: np.ndarray) -> None:
+    """Writes pass on_bad_vectors='null' so that null means 'not embedded yet'; a NaN from a
+    broken model must not become such a null behind an ``embedded`` flag. Raises ValueError."""
+    if not np.isfinite(vectors).all():
+        raise ValueError("the embedding model returned vectors with NaN or infinite values")
+
+
+def _vector(value: list[float] | None) -> np.ndarray | None:
+    return None if value is None else np.asarray(value, dtype=np.float32)
+
+
+def _stored(row: dict[str, Any], score: float, vector: np.ndarray | None = None, doc_hash: str = "") -> StoredChunk:
+    return StoredChunk(
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        path=row["path"],
+        page=row["page"],
+        ordinal=row["ordinal"],
+        start=row["start"],
+        end=row["end"],
+        title=row["title"] or "",
+        text=row["text"],
+        score=score,
+        vector=vector,
+        location=row.get("location") or "",
+        ocr=bool(row.get("ocr")),
+        doc_hash=doc_hash,
+    )
+
+
+def _as_dict(record: DocumentRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in DocumentRecord.__slots__}
+
+
+def _chunk_table(
+    records: list[DocumentRecord], chunks: dict[str, list[Chunk]], vectors: dict[str, np.ndarray], dimension: int
+) -> pa.Table:
+    schema = chunks_schema(dimension)
+    columns: dict[str, list[Any]] = {name: [] for name in schema.names if name != "vector"}
+    vector_parts: list[np.ndarray] = []
+    for record in records:
+        doc_chunks = chunks.get(record.doc_id, [])
+        if not doc_chunks:
+            continue
+        doc_vectors = vectors.get(record.doc_id)
+        for chunk in doc_chunks:
+            columns["chunk_id"].append(f"{record.doc_id}-{chunk.ordinal:05d}")
+            columns["doc_id"].append(record.doc_id)
+            columns["doc_hash"].append(record.content_hash)
+            columns["path"].append(record.path)
+            columns["page"].append(chunk.page)
+            columns["location"].append(chunk.location)
+            columns["ocr"].append(chunk.ocr)
+            columns["ordinal"].append(chunk.ordinal)
+            columns["start"].append(chunk.start)
+            columns["end"].append(chunk.end)
+            columns["title"].append(chunk.title)
+            columns["text"].append(chunk.text)
+            columns["embedded"].append(doc_vectors is not None)
+        if doc_vectors is None:  # stored for BM25 now, embedded by the backfill
+            doc_vectors = np.zeros((len(doc_chunks), dimension), dtype=np.float32)
+        else:
+            _check_finite(doc_vectors)
+        vector_parts.append(doc_vectors.astype(np.float32))
+    if not vector_parts:
+        return schema.empty_table()
+    flat = np.concatenate(vector_parts).reshape(-1)
+    missing = pa.array([not e for e in columns["embedded"]], type=pa.bool_())
+    vectors_array = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dimension, mask=missing)
+    arrays = [
+        vectors_array if name == "vector" else pa.array(columns[name], type=schema.field(name).type)
+        for name in schema.names
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def upsert_document_rows(store: Store, records: list[DocumentRecord]) -> None:
+    """Update documents rows only (e.g. a touched file whose content did not change)."""
+    if records:
+        rows = pa.Table.from_pylist([_as_dict(r) for r in records], schema=documents_schema())
+        store.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
