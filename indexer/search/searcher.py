@@ -147,10 +147,13 @@ class Searcher:
         chunks = {c.chunk_id: c for c in by_text}
         chunks.update({c.chunk_id: c for c in by_vector})
         fused = rrf([[c.chunk_id for c in by_vector], [c.chunk_id for c in by_text]])
-        order = sorted(fused, key=lambda key: -fused[key])[:candidates]
         vector_scores = {c.chunk_id: c.score for c in by_vector}
         bm25_ranks = {c.chunk_id: n for n, c in enumerate(by_text, start=1)}
         vector_ranks = {c.chunk_id: n for n, c in enumerate(by_vector, start=1)}
+        # Equal fused scores go to the better BM25 rank: the words typed, found. It matters
+        # while vectors are being filled in: the one passage holding a rare word, not
+        # embedded yet, is BM25's #1 and would otherwise tie with vector search's #1.
+        order = sorted(fused, key=lambda key: (-fused[key], bm25_ranks.get(key, math.inf)))[:candidates]
         result = []
         for rank, key in enumerate(order, start=1):
             chunk = chunks[key]
