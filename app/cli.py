@@ -297,17 +297,12 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
     if args.models_command == "check":
         return cmd_models_check(args, paths)
     from indexer.models.catalogue import catalogue, choices
-    from indexer.models.files import find_models
-    from indexer.models.gguf_info import InfoCache
-    from indexer.runtime.hardware import place
-    from indexer.runtime.supervisor import InferenceWorker
+    from indexer.models.setup import ModelSetup
 
-    with InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None) as worker:
-        hardware = worker.hardware()
-        choice = worker.choice
-    placement = place(hardware, args.device or args.saved.device)
+    with ModelSetup(paths, args.device or args.saved.device, cpu_variant=args.saved.cpu_variant or None) as setup:
+        hardware, placement, models = setup.hardware, setup.placement, setup.models
+        choice = setup.worker.choice
     cpu_bf16 = hardware.cpu_has_bf16
-    models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
     on_disk = {c.name: c for kind in ("reranker", "embedder") for c in choices(kind, models) if c.entry}
     if args.json:
         print(
@@ -473,12 +468,7 @@ def cmd_remove(args: argparse.Namespace, paths: Any) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
-    from indexer.models.embedding import Embedder
-    from indexer.models.files import find_models, pick
-    from indexer.models.gguf_info import InfoCache
-    from indexer.models.rerank import Reranker
-    from indexer.runtime.hardware import place
-    from indexer.runtime.supervisor import InferenceWorker
+    from indexer.models.setup import ModelSetup
     from indexer.search.evaluation import CONFIGURATIONS, eval_store_dir, evaluate, index_corpus, load_beir
     from indexer.search.searcher import Searcher
     from indexer.store.lance import Store
@@ -487,11 +477,10 @@ def cmd_eval(args: argparse.Namespace, paths: Any) -> int:
     if args.pages:
         return _eval_pages(args, paths, folder)
     dataset = load_beir(folder, args.split)
-    worker = InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None)
-    placement = place(worker.hardware(), args.device or "auto")
-    models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
-    embedder = Embedder(pick(models, "embedder", args.embedder), placement, worker=worker)
-    reranker = Reranker(pick(models, "reranker", args.reranker), placement, tuned_dir=paths.tuned_models, worker=worker)
+    setup = ModelSetup(paths, args.device or "auto", cpu_variant=args.saved.cpu_variant or None)
+    placement = setup.placement
+    embedder = setup.embedder(args.embedder)
+    reranker = setup.reranker(args.reranker)
     store_dir = eval_store_dir(paths.cache, folder, embedder.fingerprint, len(dataset.corpus))
     store = Store(store_dir, embedder.dimension, embedder.fingerprint, reset_on_mismatch=True)
     started = time.perf_counter()

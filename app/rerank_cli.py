@@ -32,17 +32,11 @@ def add_check_parser(models_sub: Any) -> None:
 def _loaded(args: argparse.Namespace, paths: Any, wanted: str | None) -> Iterator[Any]:
     """The reranker named (or configured), in an inference worker closed afterwards.
     Raises ModelInvalid when the file is refused."""
-    from indexer.models.files import find_models, pick
-    from indexer.models.gguf_info import InfoCache
-    from indexer.models.rerank import Reranker
-    from indexer.runtime.hardware import place
-    from indexer.runtime.supervisor import InferenceWorker
+    from indexer.models.setup import ModelSetup
 
-    with InferenceWorker(paths.cache, paths.logs, variant=args.saved.cpu_variant or None) as worker:
-        placement = place(worker.hardware(), args.device or args.saved.device)
-        models = find_models(paths.model_dirs(), InfoCache(paths.cache / "gguf-info.json"))
-        path = pick(models, "reranker", wanted or args.reranker or args.saved.reranker)
-        reranker = Reranker(path, placement, worker=worker)
+    with ModelSetup(paths, args.device or args.saved.device, cpu_variant=args.saved.cpu_variant or None) as setup:
+        # The file itself, not a faster bf16 copy: this reports what the file scores.
+        reranker = setup.reranker(wanted or args.reranker or args.saved.reranker, bf16_copy=False)
         try:
             yield reranker
         finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from indexer.errors import QuarryError
 from indexer.ingest.pipeline import Indexer
@@ -15,11 +14,11 @@ from indexer.models.embedding import Embedder
 from indexer.models.endpoints.config import Endpoint
 from indexer.models.endpoints.embed import EndpointEmbedder
 from indexer.models.endpoints.rerank import EndpointReranker
-from indexer.models.files import LocalModel, find_models, pick
-from indexer.models.gguf_info import GGUFInfo, InfoCache
+from indexer.models.files import LocalModel
 from indexer.models.rerank import Reranker
+from indexer.models.setup import ModelSetup
 from indexer.paths import AppPaths
-from indexer.runtime.hardware import Hardware, Placement, place
+from indexer.runtime.hardware import Hardware, Placement
 from indexer.runtime.supervisor import InferenceWorker
 from indexer.search.searcher import Searcher
 from indexer.settings import Settings
@@ -63,28 +62,32 @@ class EngineOptions:
 
 
 class Engine:
+    """Everything a search app needs, built from ``paths`` and ``options``: the models
+    (through :class:`~indexer.models.setup.ModelSetup`), the store, the indexer and the
+    searcher. Starts an inference worker; :meth:`close` ends it. Raises QuarryError when
+    the embedder is missing or refused, or the index cannot be opened; a reranker that
+    cannot load leaves ``reranker`` None and says why in ``reranker_problem``."""
+
     def __init__(self, paths: AppPaths, options: EngineOptions = EngineOptions()) -> None:
         self.paths = paths.ensure()
         self.options = options
-        # llama.cpp runs in this worker process, never in ours (indexer.runtime).
-        self.worker = InferenceWorker(paths.cache, paths.logs, variant=options.cpu_variant)
+        self.setup = ModelSetup(paths, options.device, options.threads, options.cpu_variant)
+        self.worker: InferenceWorker = self.setup.worker
         try:
             self._build(paths, options)
         except BaseException:
-            self.worker.close()
+            self.setup.close()
             raise
 
     def _build(self, paths: AppPaths, options: EngineOptions) -> None:
-        self.hardware: Hardware = self.worker.hardware()
-        self.placement: Placement = place(self.hardware, options.device, options.threads)
-        self.info_cache = InfoCache(paths.cache / "gguf-info.json")
-        self.models: list[LocalModel] = find_models(paths.model_dirs(), self.info_cache)
+        self.hardware: Hardware = self.setup.hardware
+        self.placement: Placement = self.setup.placement
+        self.info_cache = self.setup.info_cache
         self.embedder: Embedder | EndpointEmbedder
         if options.embedder_endpoint is not None:
             self.embedder = EndpointEmbedder(options.embedder_endpoint)
         else:
-            embedder_path = pick(self.models, "embedder", options.embedder)
-            self.embedder = Embedder(embedder_path, self.placement, info=self._info(embedder_path), worker=self.worker)
+            self.embedder = self.setup.embedder(options.embedder)
         self.store = Store(
             paths.index, self.embedder.dimension, self.embedder.fingerprint, reset_on_mismatch=options.reset_on_mismatch
         )
@@ -96,10 +99,14 @@ class Engine:
         self.searcher = Searcher(self.store, self.embedder, reranker, problem, notices=self.worker.take_notices)
         self.searcher.priority = self.indexer.priority  # a rerank goes before the next embedding batch
 
+    @property
+    def models(self) -> list[LocalModel]:
+        """The model files found in the model folders (as of the last refresh)."""
+        return self.setup.models
+
     def refresh_models(self) -> list[LocalModel]:
         """Look through the model folders again (after a download or an added file)."""
-        self.models = find_models(self.paths.model_dirs(), self.info_cache)
-        return self.models
+        return self.setup.refresh()
 
     def switch_reranker(self, wanted: str | None, enabled: bool = True, endpoint: Endpoint | None = None) -> str:
         """Use another reranker (or none) from the next search on; returns the problem, if
@@ -138,20 +145,10 @@ class Engine:
         if endpoint is not None:
             return EndpointReranker(endpoint), ""
         try:
-            path = pick(self.models, "reranker", wanted)
-            reranker = Reranker(
-                path, self.placement, info=self._info(path), tuned_dir=self.paths.tuned_models, worker=self.worker
-            )
-            return reranker, ""
+            return self.setup.reranker(wanted), ""
         except QuarryError as exc:
             log.warning("reranker unavailable: %s", exc)
             return None, f"reranker unavailable: {exc}"
-
-    def _info(self, path: Path) -> GGUFInfo | None:
-        try:
-            return self.info_cache.get(path)
-        except (QuarryError, OSError):
-            return None  # validate() reads the file itself and reports why it is unusable
 
     @property
     def device_label(self) -> str:
@@ -170,4 +167,4 @@ class Engine:
         self.embedder.close()
         if self.reranker:
             self.reranker.close()
-        self.worker.close()
+        self.setup.close()
