@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import GOLDEN, ROOT, quarry
 
 
@@ -93,6 +91,10 @@ def test_smoke_test(basedir: Path):
     assert "smoke test ok: quarry-guide.md" in run.stdout and "OCR read scanned-sample.pdf page 1" in run.stdout
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_watch_follows_a_new_file_until_interrupted(tmp_path, basedir):
     folder = tmp_path / "watched"
     folder.mkdir()
@@ -103,6 +105,10 @@ def test_watch_follows_a_new_file_until_interrupted(tmp_path, basedir):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell starts a background job (`make test &`, CI runners) with SIGINT ignored,
+        # and the child inherits that: Python then installs no Ctrl+C handler and the
+        # watcher rightly ignores SIGINT. Ctrl+C in a terminal is what is tested.
+        preexec_fn=_default_sigint,
     )
     try:
         lines = []
@@ -119,11 +125,8 @@ def test_watch_follows_a_new_file_until_interrupted(tmp_path, basedir):
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=120)  # a loaded 2-core machine needs more than 30 s to stop
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            # Known (session 6): in a full suite run, and only there, the watcher sometimes
-            # does not exit after Ctrl+C; alone and in every subset tried it exits in seconds.
-            # Kept visible as an expected failure until its cause is found.
-            pytest.xfail("quarry watch did not exit within 120 s of Ctrl+C (known, under investigation)")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert process.returncode == 130
