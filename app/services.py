@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -21,7 +20,7 @@ from indexer.ingest.watch import FolderWatcher
 from indexer.paths import AppPaths
 from indexer.search.searcher import SearchOptions
 from indexer.store.lance import StoredChunk
-from indexer.types import Hit, IndexReport, Progress
+from indexer.types import Hit, IndexReport, Progress, SearchResult
 
 PROGRESS_INTERVAL_S = 0.1
 """Progress reaches the GUI at most ten times a second."""
@@ -239,14 +238,17 @@ class SearchService(QObject):
         query = query.strip()
         if not query:
             return  # an empty query only cancels what was in flight
-        started = time.perf_counter()
-        searcher = engine.searcher
-        found, timings = searcher.first_stage(query, max(options.candidates, options.k), options.mode)
-        first = searcher.finish(query, found, timings, replace(options, rerank=False), cancel, started)
+        shown: list[SearchResult] = []
+
+        def first_stage_ready(first: SearchResult) -> None:
+            shown.append(first)
+            self.first_stage.emit(generation, first)
+
+        # The same entry point as `quarry search`; the first stage is shown while reranking.
+        final = engine.searcher.search(query, options, cancel, first_stage_ready)
         if cancel.cancelled:
             raise Cancelled("a newer search replaced this one")
-        self.first_stage.emit(generation, first)
-        if options.rerank and first.hits:
-            final = searcher.finish(query, found, timings, options, cancel, started)
-            if not cancel.cancelled:
-                self.reranked.emit(generation, final)
+        if not shown:  # reranking off: the first stage is the result
+            self.first_stage.emit(generation, final)
+        elif final is not shown[0]:
+            self.reranked.emit(generation, final)

@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -173,12 +173,34 @@ class Searcher:
         timings["retrieve"] = (time.perf_counter() - t1) * 1000
         return result, timings
 
-    def search(self, query: str, options: SearchOptions = SearchOptions(), cancel: CancelToken = NEVER) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        options: SearchOptions = SearchOptions(),
+        cancel: CancelToken = NEVER,
+        first_stage_ready: Callable[[SearchResult], None] | None = None,
+    ) -> SearchResult:
+        """Search the index for ``query``: the hybrid first stage (BM25 and vectors fused,
+        ``options.candidates`` passages), then the reranker over them (unless
+        ``options.rerank`` is off or no reranker is loaded) and the final order, cut to
+        ``options.k`` hits with several passages of one page collapsed into the best.
+
+        ``first_stage_ready``: called with the first-stage result (not reranked) before the
+        rerank starts, so a window can show it at once; the return value is the final one.
+        Raises Cancelled when ``cancel`` fires; a reranker that fails or runs past
+        ``options.deadline_s`` leaves first-stage order with a notice, not an exception.
+        The window and ``quarry search`` both come through here."""
         started = time.perf_counter()
         query = query.strip()
         if not query:
             return SearchResult(query, "none", [], {"total": 0.0}, vectors_ready=self.vectors_ready())
         found, timings = self.first_stage(query, max(options.candidates, options.k), options.mode)
+        if first_stage_ready is not None and options.rerank:
+            first = self.finish(query, found, timings, replace(options, rerank=False), cancel, started)
+            cancel.raise_if_cancelled()
+            first_stage_ready(first)
+            if not first.hits:
+                return first
         return self.finish(query, found, timings, options, cancel, started)
 
     def finish(
