@@ -118,3 +118,25 @@ def test_full_text_index_sees_rows_added_by_later_runs(folder: Path, store, embe
     indexer.run([folder])
     found = store.text_search("zyxwvut", 5)
     assert [Path(c.path).name for c in found] == ["later.md"]
+
+def test_a_changed_file_is_hashed_once(folder: Path, store, embedder, monkeypatch):
+    from indexer.ingest import pipeline
+
+    Indexer(store, embedder).run([folder])
+    hashed: list[str] = []
+    real_hash = pipeline.file_hash
+
+    def counting_hash(path: Path) -> str:
+        hashed.append(path.name)
+        return real_hash(path)
+
+    monkeypatch.setattr(pipeline, "file_hash", counting_hash)
+    (folder / "sourdough.txt").write_text("Rye bread needs a longer proof than wheat bread.\n")
+    (folder / "new-note.md").write_text("# Garden\n\nPlant garlic cloves in October.\n")
+    report = Indexer(store, embedder).run([folder])
+    assert sorted(p.name for p in [*report.added, *report.updated]) == ["new-note.md", "sourdough.txt"]
+    # The changed file is hashed while planning (is it really changed?) and not again; the
+    # new one only when it is indexed.
+    assert sorted(hashed) == ["new-note.md", "sourdough.txt"]
+    stored = store.all_documents()[str(folder / "sourdough.txt")]
+    assert stored.content_hash == real_hash(folder / "sourdough.txt")

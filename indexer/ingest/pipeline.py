@@ -118,6 +118,9 @@ class _Plan:
     removed: list[DocumentRecord] = field(default_factory=list)
     reread: set[Path] = field(default_factory=set)
     """Unchanged files read again for the pages OCR left (their stored passages lack those)."""
+    hashes: dict[Path, str] = field(default_factory=dict)
+    """Content hashes taken while planning (a known file whose size or time changed), so a
+    changed file is hashed once, not again when it is indexed."""
     unchanged: int = 0
 
 
@@ -215,7 +218,8 @@ class Indexer:
                     continue
                 if old and old.ok:
                     try:
-                        if file_hash(source.path) == old.content_hash:
+                        plan.hashes[source.path] = file_hash(source.path)
+                        if plan.hashes[source.path] == old.content_hash:
                             plan.touched.append(replace(old, size=source.size, mtime_ns=source.mtime_ns))
                             plan.unchanged += 1
                             continue
@@ -261,7 +265,9 @@ class Indexer:
                 if done + 1 < total:  # the child reads the next file while this one is chunked
                     extractor.submit(plan.to_index[done + 1][0].path)
                 reuse = source.path not in plan.reread
-                record, chunks, vectors = self._index_one(source, extractor, timer, report, step, meter, done, reuse)
+                record, chunks, vectors = self._index_one(
+                    source, extractor, timer, report, step, meter, done, reuse, plan.hashes.get(source.path)
+                )
                 pending.records.append(record)
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
@@ -303,10 +309,12 @@ class Indexer:
         meter: WorkMeter,
         position: int,
         reuse: bool = True,
+        content_hash: str | None = None,
     ) -> tuple[DocumentRecord, list[Chunk], np.ndarray | None]:
         """Read and chunk one file: its record, its passages, and their vectors where the
         store already holds them (the same content under another path), else None.
-        ``step(what, detail)`` reports progress; ``meter`` counts its pages and passages."""
+        ``step(what, detail)`` reports progress; ``meter`` counts its pages and passages;
+        ``content_hash``: the file's hash if planning took it already (else taken here)."""
         path = source.path
         base = DocumentRecord(
             doc_id=doc_id_for(path),
@@ -325,7 +333,8 @@ class Indexer:
         t0 = time.perf_counter()
         try:
             try:
-                content_hash = file_hash(path)
+                if content_hash is None:
+                    content_hash = file_hash(path)
             finally:
                 try:
                     # Always collect the answer, keeping the queue in step.
