@@ -53,7 +53,7 @@ def load_pairs(n: int, tokens: int = PAIR_TOKENS) -> tuple[str, list[str], float
                 break
     query_tokens = len(model.tokenize(QUERY))
     mean = sum(query_tokens + len(model.tokenize(d)) + 3 for d in docs) / len(docs)
-    model.close()
+    model.release()
     return QUERY, docs, mean
 
 

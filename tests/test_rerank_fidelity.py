@@ -17,7 +17,7 @@ from indexer.models.bf16 import cpu_has_bf16
 from indexer.models.gguf_info import read_info
 from indexer.models.rerank import Reranker, sigmoid
 from indexer.models.score_cache import ScoreCache
-from indexer.runtime.context_pool import Lanes
+from indexer.runtime.context_pool import ContextPool
 from tests.conftest import MODELS, RERANKER_F16, RERANKER_Q8
 
 REFERENCE = json.loads((MODELS / "quarry-test-reranker-minilm-l6.reference.json").read_text())
@@ -149,7 +149,7 @@ def test_a_failing_or_cancelled_lane_stops_the_others_and_raises_in_the_caller()
         time.sleep(0.01)
         done.append(group[0])
 
-    lanes = Lanes(2)
+    lanes = ContextPool(2)
     try:
         with pytest.raises(RuntimeError, match="lane failed"):
             lanes.run([[i] for i in range(50)], work, NEVER, None)

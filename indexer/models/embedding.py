@@ -77,7 +77,7 @@ class LocalEmbedder:
 
     def close(self) -> None:
         with self.model.lock:
-            self.model.close()
+            self.model.release()
 
 
 class Embedder(RemoteModel):

@@ -87,7 +87,7 @@ class LocalReranker:
         Raises ModelInvalid when the file cannot score right (indexer.models.families says why).
         """
         from indexer.models.bf16 import tuned_copy
-        from indexer.runtime.context_pool import Lanes, cpu_lanes
+        from indexer.runtime.context_pool import ContextPool, cpu_lanes
         from indexer.runtime.hardware import load_model
         from indexer.runtime.llama import llama_cpp
 
@@ -108,7 +108,7 @@ class LocalReranker:
             n_seq_max=per_decode,
             n_lanes=n_lanes,
         )
-        self._lanes = Lanes(self.model.n_lanes)
+        self._lanes = ContextPool(self.model.n_lanes)
         self.max_tokens = self.model.n_ctx // self.model.n_seq_max
         self._special = self.model.special_tokens()
         self.template = self.family.prompt
@@ -197,7 +197,7 @@ class LocalReranker:
 
     def close(self) -> None:
         with self.model.lock:
-            self.model.close()
+            self.model.release()
         self._lanes.close()
 
 

@@ -1,4 +1,4 @@
-"""Lanes: several llama.cpp contexts of one model, each working on its own share of a job.
+"""A context pool: several llama.cpp contexts of one model, each working on its own share of a job.
 
 On a CPU, ggml synchronises its threads after every operation of the graph, and a small
 model's operations are short, so two single-threaded contexts side by side do more than one
@@ -25,8 +25,8 @@ def cpu_lanes(placement: Placement, model_bytes: int) -> int:
     return max(1, placement.threads)
 
 
-class Lanes:
-    """Runs work on ``n`` lanes: lane 0 in the caller's thread, the others on worker threads
+class ContextPool:
+    """Runs work on ``n`` contexts of one model ("lanes"): lane 0 in the caller's thread, the others on worker threads
     that live as long as the model. (Threads started per call each took a fresh glibc malloc
     arena: next to LanceDB in benchmarks/search.py the process peaked 350 MB higher.)"""
 

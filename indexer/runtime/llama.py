@@ -191,7 +191,7 @@ class LlamaModel:
             self.n_vocab = int(ll.llama_vocab_n_tokens(self.vocab))
             self._open_contexts()
         except BaseException:
-            self.close()
+            self.release()
             raise
 
     def _open_contexts(self) -> None:
@@ -260,7 +260,7 @@ class LlamaModel:
             if self._model is None or time.monotonic() - self.last_used < idle_s:
                 return False
             log.info("releasing %s after %.0f s idle", self.path.name, idle_s)
-            self.close()
+            self.release()
             return True
 
     def trim_if_idle(self, idle_s: float) -> bool:
@@ -383,7 +383,9 @@ class LlamaModel:
             out[seq_id] = np.ctypeslib.as_array(pointer, shape=(self.n_out,))
         return out
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """Free the weights and the contexts; the next call loads them again (unlike a
+        close, the model stays usable)."""
         ll = llama_cpp()
         self._close_contexts()
         if self._model:
@@ -392,6 +394,6 @@ class LlamaModel:
 
     def __del__(self) -> None:
         try:
-            self.close()
+            self.release()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass

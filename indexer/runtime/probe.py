@@ -141,7 +141,7 @@ def run_probe(variant: str, model: str) -> dict[str, list[list[float]]]:
                 try:
                     out = llm.decode(sequences)
                 finally:
-                    llm.close()
+                    llm.release()
                 norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
                 outputs[name] = (out / norms).tolist()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the probe's main thread
