@@ -52,8 +52,17 @@ class Chunk:
 
     @property
     def indexed_text(self) -> str:
-        """What the models see: the title as context, then the passage."""
-        return f"{self.title}\n{self.text}" if self.title else self.text
+        """What the models read for this passage (model_text)."""
+        return model_text(self.title, self.text)
+
+
+def model_text(title: str, text: str) -> str:
+    """What the embedder and the reranker read for a passage: the document's title as context,
+    a line end, then the passage's text; the text alone when the title is empty (no leading
+    line end). The one rule for it: the vectors in every index were made from this text
+    (Chunk.indexed_text, StoredChunk.passage), so it must not change while the embedder's
+    fingerprint stays the same."""
+    return f"{title}\n{text}" if title else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -431,7 +431,7 @@ class Indexer:
                 for start in range(0, len(batch), EMBED_BATCH_CHUNKS):
                     part = batch[start : start + EMBED_BATCH_CHUNKS]
                     t0 = time.perf_counter()
-                    parts.append(self._embed_batch([_indexed_text(c) for c in part], cancel))
+                    parts.append(self._embed_batch([c.passage for c in part], cancel))
                     timer["embed"] += time.perf_counter() - t0
                     embedded.extend(part)
                     done += len(part)
@@ -493,12 +493,6 @@ class Indexer:
         timer["write"] += time.perf_counter() - t0
         if pending.n_chunks:
             self._refresh_text_index(timer)  # BM25 finds these passages from now on
-
-
-def _indexed_text(chunk: StoredChunk) -> str:
-    """What the embedder reads for a stored passage: Chunk.indexed_text, the same text it
-    would have read in the keyword pass."""
-    return Chunk(chunk.text, chunk.page, chunk.start, chunk.end, chunk.ordinal, chunk.title).indexed_text
 
 
 def _pages_note(skipped_pages: list[tuple[int, str]], total: int) -> str:

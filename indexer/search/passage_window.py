@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from indexer.search.terms import WORD, query_words
 from indexer.store.lance import StoredChunk
+from indexer.types import model_text
 
 
 def rerank_text(chunk: StoredChunk, query: str, window_words: int) -> str:
     """What the reranker reads for ``query``: the passage's title, then its text cut to the
-    ``window_words``-word window centred on the query's words (0: the whole text)."""
-    return f"{chunk.title}\n{query_window(chunk.text, query, window_words)}"
+    ``window_words``-word window centred on the query's words (0: the whole text), joined as
+    the embedder's text is (indexer.types.model_text: no title, no leading line end)."""
+    return model_text(chunk.title, query_window(chunk.text, query, window_words))
 
 
 def query_window(text: str, query: str, words: int) -> str:

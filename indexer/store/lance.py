@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from indexer.atomic import write_text_atomic
 from indexer.errors import StoreMismatch
-from indexer.types import Chunk, percent_ready
+from indexer.types import Chunk, model_text, percent_ready
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,9 @@ class StoredChunk:
 
     @property
     def passage(self) -> str:
-        """The document's title, then the chunk: what the models read."""
-        return f"{self.title}\n{self.text}"
+        """What the models read for this passage: the document's title, then the chunk
+        (indexer.types.model_text, the text its vector was made from)."""
+        return model_text(self.title, self.text)
 
 
 @dataclass(frozen=True, slots=True)
