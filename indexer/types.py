@@ -191,6 +191,26 @@ class Hit:
         """The location as shown: the label, else 'page N', else ''."""
         return where(self.page, self.location)
 
+    @property
+    def ordinal(self) -> int:
+        """The passage's position in its document, from 0 (read from ``chunk_id``)."""
+        return ordinal_of(self.chunk_id)
+
+
+def chunk_id_for(doc_id: str, ordinal: int) -> str:
+    """A passage's id in the index: its document's id and its ordinal (from 0), zero-padded to
+    five digits ('3f2a…-00007'); ordinal_of reads it back."""
+    return f"{doc_id}-{ordinal:05d}"
+
+
+def ordinal_of(chunk_id: str) -> int:
+    """The ordinal that chunk_id_for put in ``chunk_id``. Raises ValueError for an id it did
+    not make."""
+    doc_id, sep, ordinal = chunk_id.rpartition("-")
+    if not (doc_id and sep and ordinal.isdigit()):
+        raise ValueError(f"not a passage id: {chunk_id!r}")
+    return int(ordinal)
+
 
 def where(page: int | None, location: str) -> str:
     """How a result's place is shown: its label when it has one ('p. iv (6 of 120)',

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from indexer.atomic import write_text_atomic
 from indexer.errors import StoreMismatch
-from indexer.types import Chunk, model_text, percent_ready
+from indexer.types import Chunk, chunk_id_for, model_text, percent_ready
 
 log = logging.getLogger(__name__)
 
@@ -560,7 +560,7 @@ def _chunk_table(
             continue
         doc_vectors = vectors.get(record.doc_id)
         for chunk in doc_chunks:
-            columns["chunk_id"].append(f"{record.doc_id}-{chunk.ordinal:05d}")
+            columns["chunk_id"].append(chunk_id_for(record.doc_id, chunk.ordinal))
             columns["doc_id"].append(record.doc_id)
             columns["doc_hash"].append(record.content_hash)
             columns["path"].append(record.path)
