@@ -29,7 +29,7 @@ from indexer.models.endpoints.embed import EndpointEmbedder
 from indexer.models.endpoints.http import EndpointError
 from indexer.models.endpoints.rerank import EndpointReranker
 from indexer.models.rerank import Reranker
-from indexer.search.fusion import RANKINGS, fuse, rrf
+from indexer.search.fusion import RANKINGS, final_order, final_scores, rrf, unscored_as_none
 from indexer.search.passage_window import rerank_text
 from indexer.search.snippets import make_snippet
 from indexer.search.topic import Bounds, TopicCheck
@@ -245,12 +245,11 @@ class Searcher:
                     notice = f"reranking failed ({exc}); results are in first-stage order"
                 else:
                     reranked = True
-                    scores = [None if math.isnan(s) else s for s in result.scores]
+                    scores = unscored_as_none(result.scores)
                     weights = self.topic_weights(query, found, options.topic_gate)
-                    strengths = [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
-                    keys = fuse(options.ranking, [c.rank for c in found], scores, weights)
+                    strengths = final_scores(scores, weights)
                     # Scored candidates first, by the fused key; then the unscored, in first-stage order.
-                    order.sort(key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
+                    order = final_order(options.ranking, [c.rank for c in found], scores, weights)
                     method = f"{options.mode} + {self.reranker.method}" + (
                         "" if options.ranking == DEFAULT_RANKING else f" ({options.ranking})"
                     )
@@ -319,10 +318,9 @@ class Searcher:
     def final_scores(
         self, query: str, scores: Sequence[float | None], found: Sequence[Candidate], topic_check: bool = True
     ) -> list[float | None]:
-        """Rerank scores times each candidate's topic weight (indexer.search.topic); None stays None
-        (not scored). The one rule for the final score, so `quarry eval` measures what people see."""
-        weights = self.topic_weights(query, found, topic_check)
-        return [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
+        """Rerank scores times each candidate's topic weight (indexer.search.fusion.final_scores,
+        the one rule for the final score); None stays None (not scored)."""
+        return final_scores(scores, self.topic_weights(query, found, topic_check))
 
     @staticmethod
     def _hit(
