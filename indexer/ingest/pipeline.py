@@ -164,7 +164,27 @@ class Indexer:
         """Bring the index up to date with ``roots`` (folders or single files): the keyword
         pass, then (``embed``) the embedding pass over every passage without a vector, new or
         left by an earlier run. ``embed=False`` stops after the keyword pass: every passage is
-        found by BM25, vector search finds only what was embedded before."""
+        found by BM25, vector search finds only what was embedded before.
+
+        Where the data comes from and goes: the files under ``roots`` that this indexer's
+        ScanRules keep, each read (never written) by the loader in the reader child process;
+        new and changed documents' passages go into the store, with vectors of their model
+        text (indexer.types.model_text) from ``self.embedder``; rows of files gone from a
+        root are deleted. ``progress`` gets Progress snapshots ('scanning', 'indexing',
+        'embedding', 'finishing'; work counted in pages read plus passages embedded).
+
+        Returns the IndexReport: documents added, updated, unchanged and removed, files
+        skipped with their reason (a broken or unreadable file is skipped and reported, never
+        ends the run), passages embedded and reused, and seconds of wall time (per stage in
+        ``stage_seconds``). A cancel through ``cancel`` is not an error: the run stops at its
+        next step with ``report.cancelled`` true, keeping what it wrote; the next run goes on.
+
+        Raises:
+            QuarryError: a root does not exist, or the inference worker cannot be started
+                (WorkerDied: it died twice on one embedding batch; EndpointError: a remote
+                embedder failed; both are QuarryErrors).
+            ValueError: the embedder returned vectors that are not finite (none are stored).
+        """
         started = time.perf_counter()
         report = IndexReport()
         timer: dict[str, float] = defaultdict(float)

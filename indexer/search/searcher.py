@@ -180,16 +180,31 @@ class Searcher:
         cancel: CancelToken = NEVER,
         first_stage_ready: Callable[[SearchResult], None] | None = None,
     ) -> SearchResult:
-        """Search the index for ``query``: the hybrid first stage (BM25 and vectors fused,
-        ``options.candidates`` passages), then the reranker over them (unless
-        ``options.rerank`` is off or no reranker is loaded) and the final order, cut to
-        ``options.k`` hits with several passages of one page collapsed into the best.
+        """The hits for ``query``: the first stage (BM25 and vector search over the store's
+        passages, ``options.candidates`` deep, fused by RRF), then the reranker over those
+        candidates (unless ``options.rerank`` is off or no reranker is loaded; each reads the
+        query and the passage's model text cut to ``options.rerank_window`` words), ordered by
+        ``options.ranking`` (indexer.search.fusion.final_order) and cut to ``options.k`` hits,
+        several passages of one page collapsed into the best placed. The window and
+        ``quarry search`` both come through here.
 
         ``first_stage_ready``: called with the first-stage result (not reranked) before the
         rerank starts, so a window can show it at once; the return value is the final one.
-        Raises Cancelled when ``cancel`` fires; a reranker that fails or runs past
-        ``options.deadline_s`` leaves first-stage order with a notice, not an exception.
-        The window and ``quarry search`` both come through here."""
+
+        Scores: Hit.score is 0..1, the rerank score times the topic weight
+        (indexer.search.fusion.final_scores), or the first-stage cosine similarity clipped to
+        0..1 when nothing was reranked; None for a candidate the deadline left unscored.
+        Timings in SearchResult.timings_ms are milliseconds. A blank query gives no hits.
+
+        Reranking that fails (no reranker, a remote endpoint's error, a worker crash) does
+        not raise: the hits keep first-stage order and SearchResult.notice says why; a
+        deadline (``options.deadline_s``) leaves the rest unscored, also said in the notice.
+
+        Raises:
+            Cancelled: ``cancel`` was set.
+            ValueError: an unknown ``options.mode`` or ``options.ranking``.
+            QuarryError: the query could not be embedded (WorkerDied, EndpointError).
+        """
         started = time.perf_counter()
         query = query.strip()
         if not query:
