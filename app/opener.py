@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from indexer.search.snippets import query_terms
+from indexer.search.terms import query_words
 
 FIND_CHARS = 80
 """The longest search text handed to a viewer."""
@@ -76,13 +76,14 @@ FIND_ARGS: dict[str, list[str]] = {
 
 def find_text(query: str, passage: str) -> str:
     """What to prime the viewer's search with: the whole query where the passage holds it
-    word for word, else the longest query word the passage holds, else ''. A viewer finds
-    literal text, and a question is rarely on the page as typed."""
+    word for word, else the longest word of the passage that is a query word (same stem,
+    indexer.search.terms: 'insurer' primes 'insurance'), as the passage writes it, else ''.
+    A viewer finds literal text, and a question is rarely on the page as typed."""
     words = " ".join(query.split())
     flat = " ".join(passage.split()).lower()
     if words and len(words) <= FIND_CHARS and re.search(r"\b" + re.escape(words.lower()) + r"\b", flat):
         return words.lstrip("-")
-    present = [t for t in query_terms(query) if re.search(r"\b" + re.escape(t) + r"\b", flat)]
+    present = [m.group() for m in query_words(query).finditer(passage)]
     return max(present, key=len, default="")[:FIND_CHARS].lstrip("-")
 
 

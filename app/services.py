@@ -221,7 +221,7 @@ class SearchService(QObject):
         gets the passage and its neighbours in document order."""
         engine = self.engines.engine
         if engine is not None:
-            ordinal = int(hit.chunk_id.rsplit("-", 1)[-1])
+            ordinal = hit.ordinal
             self.lanes.run(
                 "search",
                 lambda: engine.store.chunks_of(hit.doc_id, range(max(0, ordinal - 1), ordinal + 2)),

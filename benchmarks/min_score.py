@@ -28,6 +28,7 @@ from benchmarks.topic_queries import (
     OFF_TOPIC_SESSION_4B,
 )
 from indexer.constants import MIN_SCORE
+from indexer.search.fusion import final_scores
 from indexer.search.searcher import Searcher, SearchOptions
 from indexer.search.topic import Bounds, TopicCheck, similarity_gate
 from indexer.types import Hit
@@ -50,12 +51,12 @@ Rule = Callable[[str, Hit], float]
 
 
 def default_rule(bounds: Bounds | None) -> Rule:
-    """The app's final score: the rerank score times the topic weight."""
+    """The app's final score (indexer.search.fusion.final_scores): the rerank score times the
+    topic weight under ``bounds``."""
 
     def final(query: str, hit: Hit) -> float:
-        return (hit.rerank_score or 0.0) * TopicCheck(query, bounds).weight(
-            hit.first_stage_score, (hit.title, hit.text)
-        )
+        weight = TopicCheck(query, bounds).weight(hit.first_stage_score, (hit.title, hit.text))
+        return final_scores([hit.rerank_score or 0.0], [weight])[0] or 0.0
 
     return final
 

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import EMBEDDER, MODELS, PDFS, ROOT, machine, table
-from indexer.search.fusion import fuse, mmr
+from indexer.search.fusion import fuse, mmr, order_by_keys
 from indexer.search.passage_window import rerank_text
 from indexer.search.searcher import Searcher
 
@@ -154,10 +154,6 @@ def _suffix(window: int) -> str:
 Order = Callable[[list[dict]], list[int]]
 
 
-def by_keys(keys: list[float | None]) -> list[int]:
-    return sorted(range(len(keys)), key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
-
-
 def configuration(
     ranking: str | None,
     *,
@@ -189,7 +185,7 @@ def configuration(
                 for c, key in zip(head, keys, strict=True):
                     best.setdefault((c["path"], c["page"]), []).append(key or 0.0)
                 keys = [sum(sorted(best[(c["path"], c["page"])], reverse=True)[:2]) for c in head]
-            ranked = by_keys(keys) + list(range(len(head), len(cands)))
+            ranked = order_by_keys(keys) + list(range(len(head), len(cands)))
         if diversity:
             ranked = mmr(ranked[: len(head)], [c["text"] for c in cands], len(head), diversity) + ranked[len(head) :]
         return ranked

@@ -52,8 +52,17 @@ class Chunk:
 
     @property
     def indexed_text(self) -> str:
-        """What the models see: the title as context, then the passage."""
-        return f"{self.title}\n{self.text}" if self.title else self.text
+        """What the models read for this passage (model_text)."""
+        return model_text(self.title, self.text)
+
+
+def model_text(title: str, text: str) -> str:
+    """What the embedder and the reranker read for a passage: the document's title as context,
+    a line end, then the passage's text; the text alone when the title is empty (no leading
+    line end). The one rule for it: the vectors in every index were made from this text
+    (Chunk.indexed_text, StoredChunk.passage), so it must not change while the embedder's
+    fingerprint stays the same."""
+    return f"{title}\n{text}" if title else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +190,26 @@ class Hit:
     def where(self) -> str:
         """The location as shown: the label, else 'page N', else ''."""
         return where(self.page, self.location)
+
+    @property
+    def ordinal(self) -> int:
+        """The passage's position in its document, from 0 (read from ``chunk_id``)."""
+        return ordinal_of(self.chunk_id)
+
+
+def chunk_id_for(doc_id: str, ordinal: int) -> str:
+    """A passage's id in the index: its document's id and its ordinal (from 0), zero-padded to
+    five digits ('3f2a…-00007'); ordinal_of reads it back."""
+    return f"{doc_id}-{ordinal:05d}"
+
+
+def ordinal_of(chunk_id: str) -> int:
+    """The ordinal that chunk_id_for put in ``chunk_id``. Raises ValueError for an id it did
+    not make."""
+    doc_id, sep, ordinal = chunk_id.rpartition("-")
+    if not (doc_id and sep and ordinal.isdigit()):
+        raise ValueError(f"not a passage id: {chunk_id!r}")
+    return int(ordinal)
 
 
 def where(page: int | None, location: str) -> str:

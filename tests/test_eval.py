@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from benchmarks.topic_queries import OFF_TOPIC
-from indexer.search.evaluation import CONFIGURATIONS, PAGE_CONFIGURATIONS, evaluate, index_corpus, load_beir
+from indexer.search.evaluation import (
+    CONFIGURATIONS,
+    PAGE_CONFIGURATIONS,
+    RERANKED,
+    evaluate,
+    index_corpus,
+    load_beir,
+    query_rankings,
+)
 from indexer.search.searcher import Searcher, SearchOptions
 from indexer.store.lance import Store
 from tests.beir_sample import make_sample
@@ -123,3 +131,38 @@ def test_the_topic_gate_is_what_hides_off_topic_queries(sample_searcher):
     assert searcher.topic_gate == (0.35, 0.45)  # from the embedder's catalogue entry
     ungated = SearchOptions(k=5, min_score=0.0, topic_gate=False)
     assert max(max(h.score for h in searcher.search(q, ungated).hits) for q in OFF_TOPIC) > 0.5
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory, embedder, reranker):
+    """Three SciFact queries over their abstracts and a few distractors: fewer passages than
+    candidates, so the eval's 100-deep first stage and the app's 50-deep one hold the same."""
+    folder = make_sample(tmp_path_factory.mktemp("beir-small") / "scifact-small", queries=3, distractors=12)
+    dataset = load_beir(folder, "dev")
+    store = Store(tmp_path_factory.mktemp("eval-small") / "index", embedder.dimension, embedder.fingerprint)
+    index_corpus(dataset, store, embedder)
+    return dataset, store, Searcher(store, embedder, reranker)
+
+
+def test_eval_ranks_as_the_searcher_does(small_set):
+    """One rule for the final order and score (indexer.search.fusion): what `quarry eval` scores
+    is the order Searcher.search shows, and benchmarks/min_score.py's default rule is the
+    score a hit shows."""
+    from benchmarks.min_score import default_rule
+
+    dataset, store, searcher = small_set
+    assert 10 < store.passage_counts().passages <= 50
+    compared = 0
+    for query in dataset.queries.values():
+        rankings = query_rankings(query, searcher, searcher.reranker, candidates=50)
+        plain = searcher.search(query, SearchOptions(k=50, candidates=50, rerank=False))
+        assert rankings["hybrid"] == [h.path.removeprefix("beir:") for h in plain.hits]
+        for name, ranking in RERANKED.items():
+            result = searcher.search(query, SearchOptions(k=50, candidates=50, ranking=ranking))
+            assert result.reranker and len(result.hits) == len(rankings[name])
+            assert rankings[name] == [h.path.removeprefix("beir:") for h in result.hits], (query, name)
+            compared += 1
+        final = default_rule(searcher.topic_gate)
+        for hit in searcher.search(query, SearchOptions(k=50, candidates=50)).hits:
+            assert final(query, hit) == pytest.approx(hit.score, abs=1e-12)
+    assert compared == 3 * len(RERANKED)

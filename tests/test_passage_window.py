@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from indexer.search.passage_window import query_window
+from indexer.search.passage_window import query_window, rerank_text
+from indexer.store.lance import StoredChunk
+from indexer.types import Chunk, model_text
 
 FILLER_BEFORE = " ".join(f"before{i}" for i in range(120))
 FILLER_AFTER = " ".join(f"after{i}" for i in range(120))
@@ -36,3 +38,16 @@ def test_the_window_stays_inside_the_text_at_its_ends():
     assert query_window(text, "bacteria", 30).startswith("bacteria")
     text = f"{FILLER_BEFORE} bacteria"
     assert query_window(text, "bacteria", 30).endswith("bacteria")
+
+
+def test_the_embedder_and_the_reranker_read_one_text_titled_or_not():
+    text = f"{FILLER_BEFORE} {ANSWER}"
+    for title in ("The War of the Worlds", ""):
+        chunk = Chunk(text, 3, 0, len(text), 7, title)
+        stored = StoredChunk("doc-00007", "doc", "/books/wotw.pdf", 3, 7, 0, len(text), title, text, 0.0)
+        # What the vector was made from (indexing, backfill) is what the reranker reads.
+        assert chunk.indexed_text == stored.passage == rerank_text(stored, "martians", 0) == model_text(title, text)
+    assert model_text("", text) == text  # no title: no leading line end
+    assert model_text("T", text) == f"T\n{text}"
+    stored = StoredChunk("doc-00007", "doc", "/books/wotw.pdf", 3, 7, 0, len(text), "", text, 0.0)
+    assert rerank_text(stored, "martians bacteria", 12) == query_window(text, "martians bacteria", 12)

@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
         for chunk in chunks or []:
             if chunk.chunk_id == hit.chunk_id:
                 continue
-            where = "before" if chunk.ordinal < int(hit.chunk_id.rsplit("-", 1)[-1]) else "after"
+            where = "before" if chunk.ordinal < hit.ordinal else "after"
             parts.append((where, f"<p style='color:gray'>{html.escape(chunk.text)}</p>"))
         body = "".join(p for w, p in parts if w == "before")
         mark = QColor(self.palette().color(QPalette.ColorRole.Highlight))

@@ -10,7 +10,7 @@ from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QIcon, QPainter, 
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.qtmodels import HitRole
-from indexer.search.snippets import term_pattern
+from indexer.search.terms import query_words
 from indexer.types import Hit
 
 BAR_WIDTH = 56
@@ -19,12 +19,10 @@ ICON_SIZE = 24
 
 
 def highlight(text: str, query: str) -> str:
-    """HTML-escaped text with the query's words in bold (indexer.search.snippets.term_pattern)."""
-    pattern = term_pattern(query)
-    if pattern is None:
-        return html.escape(text)
+    """HTML-escaped text with the query's words in bold: the words of the same stem as a query
+    word (indexer.search.terms, the rule the snippet and the topic check follow)."""
     out, at = [], 0
-    for match in pattern.finditer(text):
+    for match in query_words(query).finditer(text):
         out.append(html.escape(text[at : match.start()]))
         out.append(f"<b>{html.escape(match.group(0))}</b>")
         at = match.end()

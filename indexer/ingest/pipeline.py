@@ -164,7 +164,27 @@ class Indexer:
         """Bring the index up to date with ``roots`` (folders or single files): the keyword
         pass, then (``embed``) the embedding pass over every passage without a vector, new or
         left by an earlier run. ``embed=False`` stops after the keyword pass: every passage is
-        found by BM25, vector search finds only what was embedded before."""
+        found by BM25, vector search finds only what was embedded before.
+
+        Where the data comes from and goes: the files under ``roots`` that this indexer's
+        ScanRules keep, each read (never written) by the loader in the reader child process;
+        new and changed documents' passages go into the store, with vectors of their model
+        text (indexer.types.model_text) from ``self.embedder``; rows of files gone from a
+        root are deleted. ``progress`` gets Progress snapshots ('scanning', 'indexing',
+        'embedding', 'finishing'; work counted in pages read plus passages embedded).
+
+        Returns the IndexReport: documents added, updated, unchanged and removed, files
+        skipped with their reason (a broken or unreadable file is skipped and reported, never
+        ends the run), passages embedded and reused, and seconds of wall time (per stage in
+        ``stage_seconds``). A cancel through ``cancel`` is not an error: the run stops at its
+        next step with ``report.cancelled`` true, keeping what it wrote; the next run goes on.
+
+        Raises:
+            QuarryError: a root does not exist, or the inference worker cannot be started
+                (WorkerDied: it died twice on one embedding batch; EndpointError: a remote
+                embedder failed; both are QuarryErrors).
+            ValueError: the embedder returned vectors that are not finite (none are stored).
+        """
         started = time.perf_counter()
         report = IndexReport()
         timer: dict[str, float] = defaultdict(float)
@@ -431,7 +451,7 @@ class Indexer:
                 for start in range(0, len(batch), EMBED_BATCH_CHUNKS):
                     part = batch[start : start + EMBED_BATCH_CHUNKS]
                     t0 = time.perf_counter()
-                    parts.append(self._embed_batch([_indexed_text(c) for c in part], cancel))
+                    parts.append(self._embed_batch([c.passage for c in part], cancel))
                     timer["embed"] += time.perf_counter() - t0
                     embedded.extend(part)
                     done += len(part)
@@ -493,12 +513,6 @@ class Indexer:
         timer["write"] += time.perf_counter() - t0
         if pending.n_chunks:
             self._refresh_text_index(timer)  # BM25 finds these passages from now on
-
-
-def _indexed_text(chunk: StoredChunk) -> str:
-    """What the embedder reads for a stored passage: Chunk.indexed_text, the same text it
-    would have read in the keyword pass."""
-    return Chunk(chunk.text, chunk.page, chunk.start, chunk.end, chunk.ordinal, chunk.title).indexed_text
 
 
 def _pages_note(skipped_pages: list[tuple[int, str]], total: int) -> str:

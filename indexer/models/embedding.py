@@ -142,13 +142,22 @@ class Embedder(RemoteModel):
         return result
 
     def embed_documents(self, texts: list[str], cancel: CancelToken = NEVER) -> np.ndarray:
-        """Vectors of ``texts``: float32 array of shape (len(texts), dimension), rows of
-        length 1. Texts longer than the model's context are truncated (keeping the closing
-        separator). Raises Cancelled, or WorkerDied if the worker died twice on them."""
+        """Vectors of ``texts`` (passages as the models read them: indexer.types.model_text),
+        computed in the inference worker: a float32 array of shape (len(texts), dimension),
+        rows of length 1 (so a dot product is the cosine similarity, -1..1), in input order;
+        shape (0, dimension) for no texts. Texts longer than the model's context
+        (``max_tokens``) are truncated, keeping the closing separator.
+
+        Raises:
+            Cancelled: ``cancel`` was set (the worker stops between its decodes).
+            WorkerDied: the worker died twice on them (it is restarted for the next call).
+            QuarryError: the worker could not be started, or failed otherwise (WorkerError).
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.worker.call(self.slot, "embed", texts, cancel=cancel)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The query's vector, shape (dimension,)."""
+        """The query's vector: float32, shape (dimension,), length 1; the same model and
+        pooling as embed_documents (no query prefix). Raises what embed_documents raises."""
         return self.embed_documents([text])[0]

@@ -285,14 +285,25 @@ class Reranker(RemoteModel):
         """Score each document against the query; scores in input order.
 
         Args:
+            query: the query as typed.
+            documents: the passages as the reranker reads them (Searcher builds them with
+                indexer.search.passage_window.rerank_text: title, then the query's window of
+                the passage); each pair is cut to fit the model's context.
             deadline: a ``time.monotonic()`` instant; pairs not scored by then stay NaN.
                 A worker still busy ``DEADLINE_GRACE_S`` after it is stopped and restarted.
+
+        Returns Scores: ``scores`` 0..1 (sigmoid of the model's logit, or its probability),
+        ``raw`` the model's outputs, both len(documents) long; pairs already scored for this
+        model file come from the score cache (``from_cache``); ``complete`` false and NaN
+        where the deadline cut scoring short.
 
         Raises:
             Cancelled: ``cancel`` was set.
             WorkerDied: the worker died while scoring (not retried: the caller has
                 first-stage results to show); after CRASHES_BEFORE_OFF in a row, QuarryError
                 says the reranker was switched off.
+            QuarryError: the reranker is switched off (above), or the worker could not be
+                started or failed otherwise (WorkerError).
         """
         if self.switched_off:
             raise QuarryError(self.switched_off)

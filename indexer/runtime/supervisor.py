@@ -284,6 +284,7 @@ class InferenceWorker:
     # -- process life -------------------------------------------------------------------
     @property
     def pid(self) -> int | None:
+        """The worker process's id while one runs, else None (never started, died, closed)."""
         process = self._process
         return process.process.pid if process is not None and not process.dead.is_set() else None
 
@@ -343,23 +344,38 @@ class InferenceWorker:
             self.notices.append(f"{crash.describe()[0].upper()}{crash.describe()[1:]}; it was restarted")
 
     def take_notices(self) -> list[str]:
-        """Fallback notices not shown yet, oldest first."""
+        """Fallback notices not shown yet, oldest first (a CPU variant or the GPU given up
+        after a crash, a restart); they are cleared as they are taken."""
         notices, self.notices = self.notices, []
         return notices
 
     # -- requests -----------------------------------------------------------------------
     def hardware(self) -> Any:
-        """llama.cpp's backends and devices as the worker sees them (indexer.runtime.hardware.Hardware)."""
+        """llama.cpp's backends and devices as the worker sees them
+        (indexer.runtime.hardware.Hardware), read when it started; starts it if none runs.
+        Raises QuarryError when it cannot be started, or after close."""
         self._ensure()
         return self.hardware_info
 
     def ping(self) -> None:
-        """One round trip with nothing to do: the cost of a request (benchmarks/worker.py)."""
+        """One round trip with nothing to do: the cost of a request (about 0.1 ms;
+        benchmarks/worker.py). Raises what ``call`` raises."""
         self.call(None, "ping")
 
     def load(self, method: str, *args: Any, name: str, on_gpu: bool = False) -> Slot:
-        """Load a model in the worker (``load_embedder`` / ``load_reranker``) and keep the
-        recipe, so a restarted worker loads it again. Raises what the load raised."""
+        """Load a model in the worker and keep the recipe, so a restarted worker loads it again.
+
+        Args:
+            method: ``load_embedder`` (args: path, placement, sequences per decode, GGUFInfo)
+                or ``load_reranker`` (path, placement, pairs per decode, GGUFInfo, lanes,
+                bf16 cache folder); see indexer.runtime.worker.
+            name: the model's name, for logs and crash reports.
+            on_gpu: the placement is a GPU (a crash then falls back to the CPU).
+
+        Returns the Slot to pass to ``call``; ``slot.meta`` holds what the model reported
+        (dimension, token limits, placement…). Raises what the load raised in the worker
+        (ModelInvalid for a file llama.cpp refuses), WorkerDied when the worker died
+        loading it, QuarryError when the worker cannot be started."""
         self.on_gpu = self.on_gpu or on_gpu
         slot = Slot(next(self._slot_ids), method, args, name)
         self._slots[slot.id] = slot
@@ -371,6 +387,8 @@ class InferenceWorker:
         return slot
 
     def unload(self, slot: Slot) -> None:
+        """Free ``slot``'s model in the worker and forget its recipe (a restart does not load
+        it again). Never raises: a worker that is gone or fails to unload is only logged."""
         self._slots.pop(slot.id, None)
         process = self._process
         if process is not None and not process.dead.is_set() and slot.generation == process.generation:
@@ -396,6 +414,20 @@ class InferenceWorker:
     ) -> Any:
         """Run ``method`` in the worker (on ``slot``'s model, loading it again if the worker
         was restarted) and return its value.
+
+        The request API, ``method`` -> ``args`` -> value (indexer.runtime.worker's
+        ``do_<method>``; arguments and values are pickled over the pipe):
+        ``count_tokens`` texts -> token counts; ``embed`` texts -> float32 array of shape
+        (len(texts), dimension), rows of length 1; ``score`` query, passages, seconds (or
+        None) -> raw scores in input order, NaN where the time ran out; ``pair_tokens``
+        query, passage -> token ids; ``ping`` -> None; ``release_if_idle`` seconds -> whether
+        the model's compute buffers were freed; ``loaded`` -> whether they are held.
+
+        Args:
+            slot: the model (from ``load``), or None for requests to the worker itself.
+            timeout: seconds to wait for the answer; None: no limit.
+            retry: send the request once more to a new worker if this one dies with it.
+            start: False returns None instead of starting a worker that is not running.
 
         Raises:
             Cancelled: ``cancel`` was set (the worker stops the work at its next step).
@@ -464,7 +496,7 @@ class InferenceWorker:
                 )
 
     def close(self) -> None:
-        """Stop the worker; later requests raise."""
+        """Stop the worker (and the models in it); later requests raise QuarryError."""
         with self._start_lock:
             self._closed = True
             process, self._process = self._process, None

@@ -30,9 +30,9 @@ from indexer.errors import QuarryError
 from indexer.ingest.chunking import chunk_pages
 from indexer.models.embedding import Embedder
 from indexer.models.rerank import Reranker
-from indexer.search.fusion import fuse
+from indexer.search.fusion import final_order, unscored_as_none
 from indexer.search.passage_window import rerank_text
-from indexer.search.searcher import DEFAULT_RANKING, Searcher, SearchOptions
+from indexer.search.searcher import DEFAULT_RANKING, Candidate, Searcher, SearchOptions
 from indexer.store.lance import DocumentRecord, Store, doc_id_for
 from indexer.types import Page, Progress, ProgressCallback, no_progress
 
@@ -152,6 +152,43 @@ def _documents(ranked_paths: list[str]) -> list[str]:
     return list(seen)
 
 
+def query_rankings(
+    query: str,
+    searcher: Searcher,
+    reranker: Reranker | None,
+    candidates: int = 50,
+    rerank_window: int = RERANK_WINDOW_WORDS,
+    stage_ms: dict[str, list[float]] | None = None,
+) -> dict[str, list[str]]:
+    """Corpus ids, best first (a document where its best passage ranks), per configuration:
+    'bm25', 'dense' and 'hybrid' (the first stage, RECALL_DEPTH deep), and with a reranker
+    each of RERANKED: the hybrid first stage's top ``candidates`` in the final order
+    (indexer.search.fusion.final_order, as Searcher.search orders them), then the rest in
+    first-stage order. Each stage's milliseconds are appended to ``stage_ms``."""
+    times: dict[str, list[float]] = defaultdict(list) if stage_ms is None else stage_ms
+    rankings: dict[str, list[str]] = {}
+    hybrid: list[Candidate] = []
+    for name, mode in (("bm25", "text"), ("dense", "vector"), ("hybrid", "hybrid")):
+        found, timings = searcher.first_stage(query, RECALL_DEPTH, mode)
+        times[f"{name} first stage"].append(timings["retrieve"] + timings["embed_query"] * (mode != "text"))
+        rankings[name] = _documents([c.chunk.path for c in found])
+        if mode == "hybrid":
+            hybrid = found
+    if reranker is not None and hybrid:
+        head = hybrid[:candidates]
+        t0 = time.perf_counter()
+        scores = unscored_as_none(
+            reranker.score(query, [rerank_text(c.chunk, query, rerank_window) for c in head]).scores
+        )
+        times["rerank"].append((time.perf_counter() - t0) * 1000)
+        tail = [c.chunk.path for c in hybrid[candidates:]]
+        weights = searcher.topic_weights(query, head)
+        for name, ranking in RERANKED.items():
+            order = final_order(ranking, [c.rank for c in head], scores, weights)
+            rankings[name] = _documents([head[i].chunk.path for i in order] + tail)
+    return rankings
+
+
 def evaluate(
     dataset: Dataset,
     searcher: Searcher,
@@ -172,25 +209,7 @@ def evaluate(
     runs: dict[str, list[ir_measures.ScoredDoc]] = {name: [] for name in CONFIGURATIONS}
     stage_ms: dict[str, list[float]] = defaultdict(list)
     for done, qid in enumerate(query_ids):
-        query = dataset.queries[qid]
-        rankings: dict[str, list[str]] = {}
-        for name, mode in (("bm25", "text"), ("dense", "vector"), ("hybrid", "hybrid")):
-            found, timings = searcher.first_stage(query, RECALL_DEPTH, mode)
-            stage_ms[f"{name} first stage"].append(timings["retrieve"] + timings["embed_query"] * (mode != "text"))
-            rankings[name] = _documents([c.chunk.path for c in found])
-            if mode == "hybrid":
-                hybrid = found
-        if reranker is not None and hybrid:
-            head = hybrid[:candidates]
-            t0 = time.perf_counter()
-            scores = reranker.score(query, [rerank_text(c.chunk, query, rerank_window) for c in head]).scores
-            stage_ms["rerank"].append((time.perf_counter() - t0) * 1000)
-            tail = [c.chunk.path for c in hybrid[candidates:]]
-            weights = searcher.topic_weights(query, head)
-            for name, ranking in RERANKED.items():
-                keys = fuse(ranking, [c.rank for c in head], scores, weights)
-                by_key = sorted(range(len(head)), key=lambda i: (-(keys[i] or 0.0), i))
-                rankings[name] = _documents([head[i].chunk.path for i in by_key] + tail)
+        rankings = query_rankings(dataset.queries[qid], searcher, reranker, candidates, rerank_window, stage_ms)
         for name, docs in rankings.items():
             runs[name].extend(
                 ir_measures.ScoredDoc(qid, doc, float(RECALL_DEPTH - rank))

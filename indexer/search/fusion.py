@@ -3,6 +3,7 @@ combined with the first stage's order (compared in docs/quality.md, chosen there
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -74,6 +75,40 @@ def agreement(rerank_scores: Sequence[float | None], topic_weights: Sequence[flo
     return sum(w for _, w in scored) / len(scored) if scored else 1.0
 
 
+def unscored_as_none(raw_scores: Sequence[float]) -> list[float | None]:
+    """A reranker's scores with NaN (a pair not scored by its deadline) as None."""
+    return [None if math.isnan(s) else s for s in raw_scores]
+
+
+def final_scores(rerank_scores: Sequence[float | None], topic_weights: Sequence[float]) -> list[float | None]:
+    """The final score of each candidate, 0..1: its rerank score times its topic weight
+    (indexer.search.topic); None (not scored) stays None. The one rule for it: the score a hit
+    shows (Hit.score), the one the minimum score is compared with, the 'rerank*topic' order,
+    and what `quarry eval` and benchmarks/min_score.py measure."""
+    return [None if s is None else s * w for s, w in zip(rerank_scores, topic_weights, strict=True)]
+
+
+def order_by_keys(keys: Sequence[float | None]) -> list[int]:
+    """Candidate indices (of a list in first-stage order) in final order: those with a key,
+    highest key first (ties keep first-stage order), then those without one (not scored by
+    the deadline), in first-stage order."""
+    return sorted(range(len(keys)), key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
+
+
+def final_order(
+    ranking: str,
+    first_stage_ranks: Sequence[int],
+    rerank_scores: Sequence[float | None],
+    topic_weights: Sequence[float],
+    **knobs: float,
+) -> list[int]:
+    """The final order of the reranked candidates (indices into the lists, which are in
+    first-stage order): ``fuse``'s keys under ``ranking`` (``knobs``: its k, rerank_weight,
+    alpha, power), sorted by order_by_keys. What Searcher.search shows and `quarry eval`
+    scores. Raises ValueError for an unknown ranking."""
+    return order_by_keys(fuse(ranking, first_stage_ranks, rerank_scores, topic_weights, **knobs))
+
+
 def fuse(
     ranking: str,
     first_stage_ranks: Sequence[int],
@@ -92,7 +127,7 @@ def fuse(
     over SciFact dev and the book questions (docs/quality.md): where the embedder vouches for
     all of the reranker's favourites, the rerank order counts five times the first stage's; at
     agreement 0.45 the two count alike; below, the first stage leads."""
-    strengths = [None if s is None else s * w for s, w in zip(rerank_scores, topic_weights, strict=True)]
+    strengths = final_scores(rerank_scores, topic_weights)
     if ranking == "rerank":
         return list(rerank_scores)
     if ranking == "rerank*topic":

@@ -3,21 +3,22 @@
 A cross-encoder's cost grows with the pair's length (llama.cpp's encoder attends over the
 whole pair and every layer's matrices scale with it). A 256-token passage is mostly text
 around the sentence that answers; cutting it to the window that holds most of the query's
-words (compared by stem, as the topic check does) keeps the answer and halves the pair.
+words (indexer.search.terms: compared by stem, as the topic check does) keeps the answer and halves the pair.
 benchmarks/rerank_window.py measures what it costs in ranking and gains in speed.
 """
 
 from __future__ import annotations
 
-from indexer.search.snippets import WORD, query_terms
-from indexer.search.topic import stem
+from indexer.search.terms import WORD, query_words
 from indexer.store.lance import StoredChunk
+from indexer.types import model_text
 
 
 def rerank_text(chunk: StoredChunk, query: str, window_words: int) -> str:
     """What the reranker reads for ``query``: the passage's title, then its text cut to the
-    ``window_words``-word window centred on the query's words (0: the whole text)."""
-    return f"{chunk.title}\n{query_window(chunk.text, query, window_words)}"
+    ``window_words``-word window centred on the query's words (0: the whole text), joined as
+    the embedder's text is (indexer.types.model_text: no title, no leading line end)."""
+    return model_text(chunk.title, query_window(chunk.text, query, window_words))
 
 
 def query_window(text: str, query: str, words: int) -> str:
@@ -29,8 +30,8 @@ def query_window(text: str, query: str, words: int) -> str:
     spans = [(m.start(), m.end()) for m in WORD.finditer(text)]
     if len(spans) <= words:
         return text
-    wanted = {stem(term) for term in query_terms(query)}
-    hits = [i for i, (start, end) in enumerate(spans) if stem(text[start:end]) in wanted]
+    wanted = query_words(query)
+    hits = [i for i, (start, end) in enumerate(spans) if wanted.matches(text[start:end])]
     best_start, best_count, j = 0, 0, 0
     for i, position in enumerate(hits):
         while hits[j] <= position - words:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.errors import QuarryError
-from indexer.search.snippets import term_pattern
+from indexer.search.terms import query_words
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class RenderedPage:
     passage: list[Rect] = field(default_factory=list)
     """The passage's boxes, one per line PDFium sees (merged character boxes)."""
     words: list[Rect] = field(default_factory=list)
-    """The boxes of the query's words within the passage."""
+    """The boxes of the query's words within the passage (indexer.search.terms: by stem)."""
     span: tuple[int, int] | None = None
     """(first, last) PDFium character index of the passage on this page; None when the
     passage was not asked for or not found here."""
@@ -139,10 +139,8 @@ def render_page(path: str | Path, page: int, scale: float = 1.5, passage: str = 
                     span = find_span(text, passage)
                     if span is not None:
                         passage_boxes = _boxes(textpage, convert, span[0], span[1])
-                        pattern = term_pattern(query)
-                        if pattern is not None:
-                            for match in pattern.finditer(text, span[0], span[1] + 1):
-                                word_boxes += _boxes(textpage, convert, match.start(), match.end() - 1)
+                        for match in query_words(query).finditer(text, span[0], span[1] + 1):
+                            word_boxes += _boxes(textpage, convert, match.start(), match.end() - 1)
                 finally:
                     textpage.close()
             try:

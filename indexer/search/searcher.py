@@ -29,7 +29,7 @@ from indexer.models.endpoints.embed import EndpointEmbedder
 from indexer.models.endpoints.http import EndpointError
 from indexer.models.endpoints.rerank import EndpointReranker
 from indexer.models.rerank import Reranker
-from indexer.search.fusion import RANKINGS, fuse, rrf
+from indexer.search.fusion import RANKINGS, final_order, final_scores, rrf, unscored_as_none
 from indexer.search.passage_window import rerank_text
 from indexer.search.snippets import make_snippet
 from indexer.search.topic import Bounds, TopicCheck
@@ -180,16 +180,31 @@ class Searcher:
         cancel: CancelToken = NEVER,
         first_stage_ready: Callable[[SearchResult], None] | None = None,
     ) -> SearchResult:
-        """Search the index for ``query``: the hybrid first stage (BM25 and vectors fused,
-        ``options.candidates`` passages), then the reranker over them (unless
-        ``options.rerank`` is off or no reranker is loaded) and the final order, cut to
-        ``options.k`` hits with several passages of one page collapsed into the best.
+        """The hits for ``query``: the first stage (BM25 and vector search over the store's
+        passages, ``options.candidates`` deep, fused by RRF), then the reranker over those
+        candidates (unless ``options.rerank`` is off or no reranker is loaded; each reads the
+        query and the passage's model text cut to ``options.rerank_window`` words), ordered by
+        ``options.ranking`` (indexer.search.fusion.final_order) and cut to ``options.k`` hits,
+        several passages of one page collapsed into the best placed. The window and
+        ``quarry search`` both come through here.
 
         ``first_stage_ready``: called with the first-stage result (not reranked) before the
         rerank starts, so a window can show it at once; the return value is the final one.
-        Raises Cancelled when ``cancel`` fires; a reranker that fails or runs past
-        ``options.deadline_s`` leaves first-stage order with a notice, not an exception.
-        The window and ``quarry search`` both come through here."""
+
+        Scores: Hit.score is 0..1, the rerank score times the topic weight
+        (indexer.search.fusion.final_scores), or the first-stage cosine similarity clipped to
+        0..1 when nothing was reranked; None for a candidate the deadline left unscored.
+        Timings in SearchResult.timings_ms are milliseconds. A blank query gives no hits.
+
+        Reranking that fails (no reranker, a remote endpoint's error, a worker crash) does
+        not raise: the hits keep first-stage order and SearchResult.notice says why; a
+        deadline (``options.deadline_s``) leaves the rest unscored, also said in the notice.
+
+        Raises:
+            Cancelled: ``cancel`` was set.
+            ValueError: an unknown ``options.mode`` or ``options.ranking``.
+            QuarryError: the query could not be embedded (WorkerDied, EndpointError).
+        """
         started = time.perf_counter()
         query = query.strip()
         if not query:
@@ -245,12 +260,11 @@ class Searcher:
                     notice = f"reranking failed ({exc}); results are in first-stage order"
                 else:
                     reranked = True
-                    scores = [None if math.isnan(s) else s for s in result.scores]
+                    scores = unscored_as_none(result.scores)
                     weights = self.topic_weights(query, found, options.topic_gate)
-                    strengths = [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
-                    keys = fuse(options.ranking, [c.rank for c in found], scores, weights)
+                    strengths = final_scores(scores, weights)
                     # Scored candidates first, by the fused key; then the unscored, in first-stage order.
-                    order.sort(key=lambda i: (keys[i] is None, -(keys[i] or 0.0), i))
+                    order = final_order(options.ranking, [c.rank for c in found], scores, weights)
                     method = f"{options.mode} + {self.reranker.method}" + (
                         "" if options.ranking == DEFAULT_RANKING else f" ({options.ranking})"
                     )
@@ -319,10 +333,9 @@ class Searcher:
     def final_scores(
         self, query: str, scores: Sequence[float | None], found: Sequence[Candidate], topic_check: bool = True
     ) -> list[float | None]:
-        """Rerank scores times each candidate's topic weight (indexer.search.topic); None stays None
-        (not scored). The one rule for the final score, so `quarry eval` measures what people see."""
-        weights = self.topic_weights(query, found, topic_check)
-        return [None if s is None else s * w for s, w in zip(scores, weights, strict=True)]
+        """Rerank scores times each candidate's topic weight (indexer.search.fusion.final_scores,
+        the one rule for the final score); None stays None (not scored)."""
+        return final_scores(scores, self.topic_weights(query, found, topic_check))
 
     @staticmethod
     def _hit(

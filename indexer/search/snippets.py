@@ -1,42 +1,20 @@
-"""Snippets: the window of a passage that holds most of the query's words."""
+"""Snippets: the window of a passage that holds most of the query's words (indexer.search.terms)."""
 
 from __future__ import annotations
 
-import re
-
 from indexer.constants import SNIPPET_CHARS
-
-WORD = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    "a an and are as at be by for from has have how i in is it its of on or that the this to was what when "
-    "where which who why with do does did not no can we you they he she my our your their me us about into "
-    "should would could will shall may might".split()
-)
-
-
-def query_terms(query: str) -> list[str]:
-    """Lower-cased words of the query worth highlighting."""
-    terms = [w.lower() for w in WORD.findall(query)]
-    return [t for t in dict.fromkeys(terms) if t not in STOPWORDS and len(t) > 1]
-
-
-def term_pattern(query: str) -> re.Pattern[str] | None:
-    """A pattern matching the query's words in a text (case-insensitive), or None when the
-    query has none worth marking. Words of four letters or more also match their inflections
-    (train -> trains); short ones only match whole, so "we" never lights up "weep"."""
-    terms = query_terms(query)
-    if not terms:
-        return None
-    parts = [re.escape(t) + (r"\w*" if len(t) >= 4 else r"\b") for t in terms]
-    return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE)
+from indexer.search.terms import query_words
 
 
 def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """About ``width`` characters of ``text`` (whitespace collapsed), cut at spaces: the window
+    holding the most of the query's words (compared by stem, indexer.search.terms), starting a
+    little before the first of them; the opening words when none is there. '… ' and ' …' mark
+    the cuts. A text no longer than ``width`` comes back whole."""
     text = " ".join(text.split())
     if len(text) <= width:
         return text
-    terms = query_terms(query)
-    positions = [m.start() for m in WORD.finditer(text) if m.group().lower() in terms] if terms else []
+    positions = [m.start() for m in query_words(query).finditer(text)]
     if not positions:
         return text[:width].rsplit(" ", 1)[0] + " …"
     # The window start that covers the most matches.

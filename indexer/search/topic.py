@@ -5,7 +5,8 @@ a bow tie" -> a paper on the Tie2 receptor). So the final score is the rerank sc
 topic weight, and the weight is 1 only where a second witness agrees with the reranker:
 - the embedder finds the passage close: a gate on cosine similarity, 0 below its lower bound,
   1 above its upper bound, linear between (the bounds belong to the embedder);
-- or the passage holds every word of the query (or a word of the same stem) close together,
+- or the passage holds every word of the query (a word of the same stem: indexer.search.terms,
+  the rule the snippets and the bold words follow too) close together,
   as a phrase would: a person who types "speckled band" or "heat-ray" wants the pages that
   say so, however the embedder scores two words against a page of prose.
 """
@@ -13,14 +14,10 @@ topic weight, and the weight is 1 only where a second witness agrees with the re
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
-import snowballstemmer
-
-from indexer.search.snippets import WORD, query_terms
+from indexer.search.terms import WORD, query_terms, stem
 
 Bounds = tuple[float, float]
-_STEMMER = snowballstemmer.stemmer("english")
 
 PHRASE_SPREAD = 2
 """The query's words must all fall within a window of this many words per query word: room
@@ -39,16 +36,9 @@ def similarity_gate(similarity: float, bounds: Bounds | None) -> float:
     return (similarity - low) / (high - low)
 
 
-@lru_cache(maxsize=65_536)
-def stem(word: str) -> str:
-    """The word's English Snowball stem: 'insurer' and 'insurance' -> 'insur', 'Martians' ->
-    'martian'. Words of other languages mostly pass unchanged, so they must match as written."""
-    return _STEMMER.stemWord(word.lower())
-
-
 def holds_phrase(terms: Sequence[str], text: str) -> bool:
-    """Whether every term occurs in the text (compared by stem) within a window of
-    PHRASE_SPREAD words per term."""
+    """Whether every term occurs in the text within a window of PHRASE_SPREAD words per term;
+    a word of the text is a term by the one rule of indexer.search.terms (same stem)."""
     if not terms:
         return False
     wanted: dict[str, list[int]] = {}

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from indexer.atomic import write_text_atomic
 from indexer.errors import StoreMismatch
-from indexer.types import Chunk, percent_ready
+from indexer.types import Chunk, chunk_id_for, model_text, percent_ready
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,9 @@ class StoredChunk:
 
     @property
     def passage(self) -> str:
-        """The document's title, then the chunk: what the models read."""
-        return f"{self.title}\n{self.text}"
+        """What the models read for this passage: the document's title, then the chunk
+        (indexer.types.model_text, the text its vector was made from)."""
+        return model_text(self.title, self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,12 +262,17 @@ class Store:
         return list(self.meta.get("roots", []))
 
     def add_root(self, root: Path) -> None:
+        """Remember ``root`` (a folder or file given to an index run) in the index's
+        metadata (index.json); a root known already is left as it is. Raises OSError when
+        the metadata cannot be written."""
         if str(root) not in self.meta["roots"]:
             self.meta["roots"].append(str(root))
             self._write_meta()
 
     def remove_root(self, root: Path) -> list[str]:
-        """Forget a folder and delete its documents. Returns the removed paths."""
+        """Forget a folder and delete its documents (their rows and passages) from the index;
+        the files themselves are never touched. Returns the removed documents' paths.
+        Raises OSError when the metadata cannot be written."""
         records = [r for r in self.all_documents().values() if r.root == str(root)]
         self.delete_documents([r.doc_id for r in records])
         if str(root) in self.meta["roots"]:
@@ -424,7 +430,15 @@ class Store:
         """Write the vectors of passages stored without them, in one commit. Only rows that
         still exist and still belong to the same version of their document (doc_hash) are
         updated; nothing is ever inserted, so a document removed or changed meanwhile gains
-        no row. ``vectors``: float32 (len(chunks), dimension). Returns the rows updated."""
+        no row.
+
+        Args:
+            chunks: passages from missing_vectors (each with its ``doc_hash``).
+            vectors: float32, shape (len(chunks), dimension), rows in the order of
+                ``chunks``: the embedder's vectors of their model text (StoredChunk.passage).
+
+        Returns the rows updated (fewer than len(chunks) where rows went or changed).
+        Raises ValueError for another shape or a vector that is not finite (NaN, inf)."""
         if not chunks:
             return 0
         if vectors.shape != (len(chunks), self.dimension):
@@ -452,9 +466,22 @@ class Store:
     def write(
         self, records: list[DocumentRecord], chunks: dict[str, list[Chunk]], vectors: dict[str, np.ndarray]
     ) -> None:
-        """Replace the chunks of every document in ``records`` and then their rows.
-        ``vectors``: float32 (chunks, dimension) per doc_id; a document missing from it is
-        stored without vectors (``embedded`` false), for a backfill to embed."""
+        """Replace the chunks of every document in ``records`` and then their rows: the
+        passages of each (``chunks[doc_id]``, cut by indexer.ingest.chunking, ids from
+        indexer.types.chunk_id_for) take the place of whatever the index held for it, and a
+        document with no passages is left with none. Chunks are written before document
+        rows, so a crash between the two leaves chunks that ``repair`` removes.
+
+        Args:
+            records: one row per document (path, size, mtime, content hash, title, status).
+            chunks: doc_id -> its passages in order (Chunk.ordinal from 0).
+            vectors: doc_id -> float32 array of shape (len(chunks[doc_id]), dimension), rows
+                of length 1: the embedder's vectors of Chunk.indexed_text. A document missing
+                from it is stored without vectors (``embedded`` false), for a backfill to
+                embed.
+
+        Raises ValueError when a vector is not finite (a broken model's NaN is never stored).
+        """
         if not records:
             return
         ids = [r.doc_id for r in records]
@@ -474,6 +501,8 @@ class Store:
         self.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(doc_rows)
 
     def delete_documents(self, doc_ids: list[str]) -> None:
+        """Delete the documents with these ids (doc_id_for(path)) and their passages from the
+        index, 500 ids per delete; ids not in the index are ignored. Files are never touched."""
         for start in range(0, len(doc_ids), 500):
             id_list = ", ".join(f"'{_quote(i)}'" for i in doc_ids[start : start + 500])
             self.chunks.delete(f"doc_id IN ({id_list})")
@@ -559,7 +588,7 @@ def _chunk_table(
             continue
         doc_vectors = vectors.get(record.doc_id)
         for chunk in doc_chunks:
-            columns["chunk_id"].append(f"{record.doc_id}-{chunk.ordinal:05d}")
+            columns["chunk_id"].append(chunk_id_for(record.doc_id, chunk.ordinal))
             columns["doc_id"].append(record.doc_id)
             columns["doc_hash"].append(record.content_hash)
             columns["path"].append(record.path)
