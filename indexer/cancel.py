@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from indexer.errors import Cancelled
 
@@ -129,3 +130,28 @@ class _Searching:
 
     def __exit__(self, *exc: object) -> None:
         self.gate._exit()
+
+
+class Activity:
+    """When a kind of work (searches, index runs) last ran: a context manager around each
+    piece of work. ``busy`` while any runs; ``ended`` is when the last one ended (monotonic
+    clock; construction time before the first). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self.ended = time.monotonic()
+
+    def __enter__(self) -> Activity:
+        with self._lock:
+            self._running += 1
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._running -= 1
+            self.ended = time.monotonic()
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0

@@ -85,3 +85,9 @@ one lane: their operations are long enough that thread synchronisation matters l
 each lane holds its own compute buffers. The embedder keeps one lane: indexing the shared
 PDFs took 118.3 s with two lanes and 118.7 s with one (the text extractor's process has
 the other core much of the time), and two lanes cost 44 MB more."""
+
+PAGE_OUT_IDLE_S = 120.0
+"""After this long with no search and no index run, the idle check hands large native
+libraries' resident pages back to the kernel (indexer.malloc.page_out_native_code): about
+60 MB of LanceDB's code in the window, read again on the next search (+~110 ms to its first
+stage on a 2-core EPYC, docs/benchmarks.md), so not while someone is searching."""

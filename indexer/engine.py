@@ -4,12 +4,14 @@ composition root both use it; nothing here is global."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
+from indexer.constants import PAGE_OUT_IDLE_S
 from indexer.errors import QuarryError
 from indexer.ingest.pipeline import Indexer
 from indexer.ingest.scan import ScanRules
-from indexer.malloc import release_free_memory
+from indexer.malloc import page_out_native_code, release_free_memory
 from indexer.models.embedding import Embedder
 from indexer.models.endpoints.config import Endpoint
 from indexer.models.endpoints.embed import EndpointEmbedder
@@ -73,6 +75,7 @@ class Engine:
         self.options = options
         self.setup = ModelSetup(paths, options.device, options.threads, options.cpu_variant)
         self.worker: InferenceWorker = self.setup.worker
+        self._paged_out_at: float | None = None
         try:
             self._build(paths, options)
         except BaseException:
@@ -137,7 +140,26 @@ class Engine:
             if part is not None and part.release_if_idle(idle_s):
                 released.append(part.path.name)
         release_free_memory()
+        self.page_out_if_idle()
         return released
+
+    page_out_idle_s: float = PAGE_OUT_IDLE_S
+    """Idle seconds before ``page_out_if_idle`` acts (benchmarks shorten it)."""
+
+    def page_out_if_idle(self, idle_s: float | None = None) -> bool:
+        """After ``idle_s`` seconds (default ``page_out_idle_s``) with no search and no index
+        run, hand the large native libraries' resident pages back to the kernel, once per
+        idle spell. Returns whether it did."""
+        idle_s = self.page_out_idle_s if idle_s is None else idle_s
+        searches, runs = self.searcher.activity, self.indexer.activity
+        spell_began = max(searches.ended, runs.ended)
+        now = time.monotonic()
+        if searches.busy or runs.busy or now - spell_began < idle_s:
+            return False
+        if self._paged_out_at is not None and self._paged_out_at >= spell_began:
+            return False  # done already in this idle spell
+        self._paged_out_at = now
+        return page_out_native_code() > 0
 
     def _load_reranker(
         self, wanted: str | None, endpoint: Endpoint | None = None

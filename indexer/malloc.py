@@ -53,3 +53,41 @@ def release_free_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+MADV_PAGEOUT = 21
+"""madvise(2) advice (Linux 5.4+): reclaim these pages now."""
+PAGE_OUT_MIN_BYTES = 4 << 20
+
+
+def page_out_native_code(min_bytes: int = PAGE_OUT_MIN_BYTES) -> int:
+    """Hand the resident pages of large native libraries (read-only, file-backed mappings
+    such as LanceDB's 200 MB ``_lancedb.abi3.so``) back to the kernel, as Android's app
+    compaction does for idle apps; they are read again from the file on next use. Called on
+    the window's idle check, never mid-search. The kernel reclaims only pages no other
+    process maps, and file pages only of files the user owns or may write (a system-wide
+    install owned by root is left as it is). Returns the bytes of the mappings advised;
+    0 off Linux or where the kernel lacks MADV_PAGEOUT."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            lines = maps.read().splitlines()
+    except (OSError, AttributeError):
+        return 0
+    advised = 0
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or "w" in fields[1] or not fields[5].startswith("/") or ".so" not in fields[5]:
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if end - start < min_bytes:
+            continue
+        if libc.madvise(start, end - start, MADV_PAGEOUT) == 0:
+            advised += end - start
+        elif ctypes.get_errno() == 22:  # EINVAL: a kernel without MADV_PAGEOUT
+            return advised
+    log.debug("paged out %.0f MB of native code mappings", advised / 2**20)
+    return advised

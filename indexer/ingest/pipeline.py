@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.cancel import NEVER, CancelToken, SearchFirst
+from indexer.cancel import NEVER, Activity, CancelToken, SearchFirst
 from indexer.constants import (
     BACKFILL_COMMIT_S,
     COUNT_BATCH_TEXTS,
@@ -151,6 +151,8 @@ class Indexer:
         self.loader = loader
         self.priority = SearchFirst()
         """Shared with the engine's Searcher: embedding waits while a search reranks."""
+        self.activity = Activity()
+        """When an index run last ran (the window's idle check reads it)."""
         self.ocr = ocr
 
     def run(
@@ -185,6 +187,10 @@ class Indexer:
                 embedder failed; both are QuarryErrors).
             ValueError: the embedder returned vectors that are not finite (none are stored).
         """
+        with self.activity:
+            return self._run(roots, cancel, progress, embed)
+
+    def _run(self, roots: Iterable[Path], cancel: CancelToken, progress: ProgressCallback, embed: bool) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
         timer: dict[str, float] = defaultdict(float)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from indexer.cancel import NEVER, CancelToken, SearchFirst
+from indexer.cancel import NEVER, Activity, CancelToken, SearchFirst
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE, RERANK_WINDOW_WORDS
 from indexer.errors import Cancelled
 from indexer.ingest.normalise import clean_text
@@ -107,6 +107,8 @@ class Searcher:
         self.reranker_problem = reranker_problem
         self.notices = notices
         self.priority = SearchFirst()
+        self.activity = Activity()
+        """When a search last ran (the window's idle check reads it)."""
         """Shared with the engine's Indexer (Engine sets one for both): a rerank goes first."""
 
     @property
@@ -205,6 +207,16 @@ class Searcher:
             ValueError: an unknown ``options.mode`` or ``options.ranking``.
             QuarryError: the query could not be embedded (WorkerDied, EndpointError).
         """
+        with self.activity:
+            return self._search(query, options, cancel, first_stage_ready)
+
+    def _search(
+        self,
+        query: str,
+        options: SearchOptions,
+        cancel: CancelToken,
+        first_stage_ready: Callable[[SearchResult], None] | None,
+    ) -> SearchResult:
         started = time.perf_counter()
         query = query.strip()
         if not query:
