@@ -327,7 +327,7 @@ def _boxes(textpage: object, convert: object, first: int, last: int) -> list[Rec
     return out
 
 
-CACHE_BYTES = 96 * 1024 * 1024
+CACHE_BYTES = 32 * 1024 * 1024
 """The page cache's pixels never take more than this (the newest page is always kept)."""
 
 
