@@ -1,28 +1,33 @@
 """Applying settings while the app runs: the reranker switches on the search lane (so the
 next search uses it, no restart), an embedder or device change reloads the models and
 re-indexes in the background, model files are checked and downloaded off the GUI thread,
-and idle models are released."""
+and idle models are released.
+
+Checks and downloads answer through the job API (app.jobs): the caller's ``done`` gets the
+model file's path, its ``failed`` the exception object (``Cancelled`` for a cancelled
+download, a QuarryError saying why a file is refused or a download failed, anything else a
+bug), shown with app.widgets.failure like every other failed job."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.jobs import Lanes, failure_message
+from app.jobs import Lanes
 from app.services import EngineService, IndexService, SearchService
 from indexer import settings as settings_file
 from indexer.cancel import CancelToken
 from indexer.engine import Engine, EngineOptions
-from indexer.errors import Cancelled, QuarryError
+from indexer.errors import QuarryError
 from indexer.models.catalogue import CatalogueEntry
 from indexer.models.download import download
 from indexer.models.endpoints.config import Endpoint
 from indexer.models.gguf_info import validate
 from indexer.paths import AppPaths
 from indexer.settings import Settings
-from indexer.types import Progress
 
 IDLE_CHECK_MS = 60_000
 
@@ -34,10 +39,7 @@ def _identity(endpoint: Endpoint | None) -> str:
 class SettingsService(QObject):
     changed = Signal(object)  # Settings
     reranker_changed = Signal(str, str)  # model label for people ("" for none), problem
-    file_checked = Signal(str, str, str)  # path, kind, problem ('' when usable)
     download_progress = Signal(object)  # Progress
-    download_finished = Signal(str)  # path
-    download_failed = Signal(str)  # message
 
     def __init__(
         self,
@@ -112,51 +114,60 @@ class SettingsService(QObject):
             self.indexing.run(folders)
 
     # -- model files ---------------------------------------------------------------
-    def check_file(self, path: Path, kind: str) -> None:
-        """Validate a model file on the models lane; answers with ``file_checked``."""
-        self.lanes.models.submit(self._check, path, kind)
+    def check_file(
+        self,
+        path: Path,
+        kind: str,
+        done: Callable[[Path], None],
+        failed: Callable[[BaseException], None],
+    ) -> None:
+        """Validate the model file ``path`` as a ``kind`` ('embedder', 'reranker') on the
+        models lane; then, on the GUI thread, ``done(path)`` once the engine knows of it, or
+        ``failed(exc)``: a QuarryError saying why the file is refused, or a bug."""
+        self.lanes.run("models", lambda: self._check(path, kind), done, failed, what=f"checking {path.name}")
 
-    def _check(self, path: Path, kind: str) -> None:
+    def _check(self, path: Path, kind: str) -> Path:
         try:
             validate(path, kind)
-        except QuarryError as exc:
-            self.file_checked.emit(str(path), kind, str(exc))
-            return
         except OSError as exc:
-            self.file_checked.emit(str(path), kind, f"{path.name}: {exc.strerror or exc}")
-            return
-        engine = self.engines.engine
-        if engine is not None:
-            engine.refresh_models()
-        self.file_checked.emit(str(path), kind, "")
+            raise QuarryError(f"{path.name}: {exc.strerror or exc}") from exc
+        self._refresh_models()
+        return path
 
-    def download(self, item: CatalogueEntry) -> None:
-        self._download_cancel = CancelToken()
-        self.lanes.downloads.submit(self._download, item, self._download_cancel)
+    def download(
+        self,
+        item: CatalogueEntry,
+        done: Callable[[Path], None],
+        failed: Callable[[BaseException], None],
+    ) -> None:
+        """Download ``item`` on the downloads lane (``download_progress`` reports it); then,
+        on the GUI thread, ``done(path)`` once the engine knows of the file, or ``failed(exc)``:
+        ``Cancelled`` (cancel_download; it resumes next time), a QuarryError (the hub
+        cannot be reached, the file is refused…) or a bug."""
+        self._download_cancel = cancel = CancelToken()
+        what = f"downloading {item.name}"
+
+        def fetch() -> Path:
+            endpoint = os.environ.get("HF_ENDPOINT") or None
+            return download(item, self.paths.models, self.download_progress.emit, cancel, endpoint=endpoint)
+
+        def fetched(path: Path) -> None:
+            def refreshed() -> Path:
+                self._refresh_models()
+                return path
+
+            # Model files are checked and loaded on the models lane; refresh the list there too.
+            self.lanes.run("models", refreshed, done, failed, what=what)
+
+        self.lanes.run("downloads", fetch, fetched, failed, what=what)
 
     def cancel_download(self) -> None:
         self._download_cancel.cancel()
 
-    def _download(self, item: CatalogueEntry, cancel: CancelToken) -> None:
-        def report(p: Progress) -> None:
-            self.download_progress.emit(p)
-
-        try:
-            path = download(item, self.paths.models, report, cancel, endpoint=os.environ.get("HF_ENDPOINT") or None)
-        except Cancelled:
-            self.download_failed.emit(f"Download of {item.name} cancelled; it resumes where it stopped next time.")
-            return
-        except Exception as exc:  # noqa: BLE001 - failure_message logs it
-            self.download_failed.emit(failure_message(exc, f"downloading {item.name}"))
-            return
-        # Model files are checked and loaded on the models lane; refresh the list there too.
-        self.lanes.models.submit(self._downloaded, path)
-
-    def _downloaded(self, path: Path) -> None:
+    def _refresh_models(self) -> None:
         engine = self.engines.engine
         if engine is not None:
             engine.refresh_models()
-        self.download_finished.emit(str(path))
 
     # -- memory ----------------------------------------------------------------------
     def release_idle(self) -> None:

@@ -1,9 +1,10 @@
 """How long does the GUI thread stall? Runs the real window over real services, indexes a
 folder and runs a reranked search, and reports the longest gap between ticks of a 5 ms
-timer on the GUI thread in each phase (goal: under 100 ms). Then, with the models loaded,
-the memory of the window's process and of its inference worker 3 s after the search and
-once idle (the worker's contexts trimmed, the window's idle check run; goal: 400 MB
-together)."""
+timer on the GUI thread in each phase (goal: under 100 ms). Then it selects the first hit
+with a page (a PDF or an image) so the details pane shows the page preview, and, with the
+models loaded and the preview open, reports the memory of the window's process and of its
+inference worker 3 s after and once idle (the worker's contexts trimmed, the window's idle
+check run; goal: 400 MB), and the bytes of the preview's page cache."""
 
 from __future__ import annotations
 
@@ -98,7 +99,19 @@ def main(argv: list[str] | None = None) -> int:
         window.search_now()
         wait_for(app, window.searching.reranked, 120)
         results["reranked search"] = meter.worst
-        memory = {}
+        settle = QEventLoop()
+        QTimer.singleShot(3000, settle.quit)
+        settle.exec()
+        memory = {"window, 3 s after the search": process_memory_mb(os.getpid())}
+        meter.phase()
+        paged = [row for row, hit in enumerate(window.model.hits) if window.has_page_view(hit)]
+        rendered = None
+        if paged:
+            window.results.setCurrentIndex(window.model.index(paged[0]))
+            rendered = wait_for(app, window.preview.shown, 60)[0]
+            results["page preview"] = meter.worst
+        else:
+            print(f"no hit of {args.query!r} has a page: memory without a preview", file=sys.stderr)
         for label, wait_s in (("3 s after", 3.0), ("idle", CONTEXT_IDLE_S + 3.0)):
             settle = QEventLoop()
             QTimer.singleShot(int(wait_s * 1000), settle.quit)
@@ -112,7 +125,15 @@ def main(argv: list[str] | None = None) -> int:
             worker_mb = process_memory_mb(engines.engine.worker.pid or 0)
             memory[f"window, {label}"] = window_mb
             memory[f"worker, {label}"] = worker_mb
-            memory[f"total, {label}"] = {k: round(window_mb.get(k, 0) + worker_mb.get(k, 0), 1) for k in ("rss", "pss", "anon")}
+            memory[f"total, {label}"] = {
+                k: round(window_mb.get(k, 0) + worker_mb.get(k, 0), 1) for k in ("rss", "pss", "anon")
+            }
+        preview = rendered and {
+            "page": f"{Path(rendered.path).name} page {rendered.page}",
+            "pixels": f"{rendered.width} x {rendered.height}",
+            "cached_pages_mb": round(window.preview.cache.bytes / 1e6, 1),
+            "marked_by": "OCR words" if rendered.by_ocr else "PDFium text layer",
+        }
         window.close()
         window.indexing.stop_watching()
         lanes.shutdown()
@@ -121,13 +142,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(
             json.dumps(
-                {"longest_stall_ms": results_ms, "idle_memory_mb": memory, "machine": machine(), "folder": args.folder}
+                {
+                    "longest_stall_ms": results_ms,
+                    "idle_memory_mb": memory,
+                    "preview": preview,
+                    "machine": machine(),
+                    "folder": args.folder,
+                }
             )
         )
         return 0
     print(f"Longest GUI-thread stall (5 ms timer), folder {args.folder}\nMachine: {machine()}\n")
     print(table(["phase", "longest stall ms", "goal"], [[k, f"{v:.1f}", "< 100"] for k, v in results_ms.items()]))
-    print(f"\nAfter the search, models loaded (MB); idle = {CONTEXT_IDLE_S + 4:.0f} s later, after the idle check:")
+    print(f"\nPage preview open: {preview}")
+    print(
+        f"\nAfter the search, models loaded, preview open (MB); idle = {CONTEXT_IDLE_S + 4:.0f} s later, after the idle check:"
+    )
     rows = [[k, v.get("rss"), v.get("pss"), v.get("anon")] for k, v in memory.items()]
     print(table(["process", "RSS", "PSS", "anonymous"], rows))
     return 0

@@ -6,6 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+OcrWord = tuple[str, float, float, float, float]
+"""A word recognised by OCR and its box normalised to the page: (text, left, top, right,
+bottom), each coordinate 0..1 of the page's width or height, y downwards."""
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -21,6 +25,9 @@ class Page:
     title. Empty otherwise."""
     ocr: bool = False
     """The text was recognised from the page's image (indexer.ingest.ocr), not read from a text layer."""
+    words: tuple[OcrWord, ...] = ()
+    """For an OCRed page: its recognised words in reading order with their boxes (the page
+    preview marks passages by them); empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

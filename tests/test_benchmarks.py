@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
-from tests.conftest import GOLDEN, ROOT, SHARED
+from tests.conftest import GOLDEN, PDFS, ROOT, SHARED
 
 
 def run(*args: str) -> dict:
@@ -33,10 +34,15 @@ def test_backfill_benchmark_runs():
     assert result["keyword_pass_s"] is not None and result["vectors_ready_at_end"] == 1.0
 
 
-def test_gui_stall_benchmark_runs():
-    result = run("benchmarks/gui_stall.py", str(GOLDEN), "--query", "sourdough")
-    assert set(result["longest_stall_ms"]) == {"load models", "index folder", "reranked search"}
+def test_gui_stall_benchmark_runs(tmp_path):
+    folder = shutil.copytree(GOLDEN, tmp_path / "docs")
+    shutil.copy(PDFS / "The-Man-Without-A-Body.pdf", folder)
+    result = run("benchmarks/gui_stall.py", str(folder), "--query", "sending a man by telegraph")
+    assert set(result["longest_stall_ms"]) == {"load models", "index folder", "reranked search", "page preview"}
+    assert result["preview"]["page"].startswith("The-Man-Without-A-Body.pdf page ")
+    assert result["preview"]["cached_pages_mb"] > 0
     memory = result["idle_memory_mb"]
+    assert memory["window, 3 s after the search"]["rss"] > 0
     for when in ("3 s after", "idle"):
         assert memory[f"worker, {when}"]["rss"] > 0
         assert memory[f"total, {when}"]["rss"] > memory[f"window, {when}"]["rss"]

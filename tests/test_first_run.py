@@ -63,9 +63,10 @@ def test_first_start_can_use_a_local_model_file(qtbot, bare_window):
 
 def test_a_wrong_file_is_explained_on_the_first_run_page(qtbot, bare_window):
     window = bare_window
-    with qtbot.waitSignal(window.preferences.file_checked, timeout=30_000):
-        window.first_run.use_file(RERANKER_Q8)
-    assert "not an embedding model" in window.first_run.status.text()
+    window.first_run.use_file(RERANKER_Q8)
+    qtbot.waitUntil(lambda: not window.first_run.failure.isHidden(), timeout=30_000)
+    assert window.first_run.failure.text().startswith("Not usable: ")
+    assert "not an embedding model" in window.first_run.failure.text()
     assert window.engines.engine is None
 
 

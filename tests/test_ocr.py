@@ -125,6 +125,14 @@ def test_layout_puts_lines_in_reading_order_and_marks_paragraphs():
 
     lines = [line("second half", 130, 12), line("next line", 10, 30), line("first half", 10, 10), line("new", 10, 80)]
     assert ocr.layout(lines) == "first half second half\nnext line\n\nnew"
+    # Without the engine's word boxes, a line is split by character count; the words come in
+    # the layout's reading order, their boxes normalised to the page (200 x 100 pixels here).
+    words = ocr.page_words([ocr.split_line(item) for item in lines], 200, 100)
+    assert " ".join(w[0] for w in words) == "first half second half next line new"
+    first, half = words[0], words[1]
+    assert first[1:] == (0.05, 0.1, 0.05 + 100 * 5 / 10 / 200, 0.3)  # 'first': 5 of the line's 10 characters
+    assert half[1] == pytest.approx(0.05 + 100 * 6 / 10 / 200) and half[3] == pytest.approx(0.55)
+    assert all(0 <= w[1] < w[3] <= 1 and 0 <= w[2] < w[4] <= 1 for w in words)
 
 
 def _chunks(store) -> list[SimpleNamespace]:

@@ -1,5 +1,7 @@
 """The settings dialog on the real window: a reranker chosen there scores the next search
-without a restart; a broken or wrong-kind model file is refused with its reason."""
+without a restart; a broken or wrong-kind model file is refused with its reason; a failed
+download says why (a stand-in hub on 127.0.0.1), and a bug behind it keeps its traceback
+behind "Copy details"."""
 
 from __future__ import annotations
 
@@ -8,18 +10,22 @@ import shutil
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel
 
+from indexer.models.download import PARTIAL_DIR
 from indexer.settings import Settings
 from tests.conftest import EMBEDDER, MODELS, RERANKER_F16, RERANKER_Q8
+from tests.hub_server import Hub, Served
 from tests.test_gui import app_window, index_golden  # noqa: F401 - fixtures and helpers shared with the window tests
+from tests.test_jobs import window  # noqa: F401 - the real window without models
 
 QUERY = "boiler pressure gauge"
 
 
-def search(qtbot, window) -> object:
-    with qtbot.waitSignal(window.searching.reranked, timeout=60_000) as blocker:
-        window.search_field.setText(QUERY)
-        window.search_now()
+def search(qtbot, shown) -> object:
+    with qtbot.waitSignal(shown.searching.reranked, timeout=60_000) as blocker:
+        shown.search_field.setText(QUERY)
+        shown.search_now()
     return blocker.args[1]
 
 
@@ -74,15 +80,15 @@ def test_broken_and_wrong_kind_files_are_refused_with_their_reason(qtbot, app_wi
     count = dialog.rerankers.list.count()
     stock = MODELS / "conformance" / "bert-stock-f16.gguf"  # the stock converter's BERT: pooler lost
     for path, reason in ((truncated, "truncated"), (EMBEDDER, "not a reranker"), (stock, "pooler")):
-        with qtbot.waitSignal(app_window.preferences.file_checked, timeout=30_000):
-            dialog.rerankers.add_file(path)
-        assert dialog.rerankers.problem.isVisible()
+        dialog.rerankers.add_file(path)
+        qtbot.waitUntil(lambda: dialog.rerankers.problem.isVisible(), timeout=30_000)
         assert reason in dialog.rerankers.problem.text()
+        assert not dialog.rerankers.problem.copy_button.isVisible()  # a refusal, not a bug
         assert dialog.rerankers.list.count() == count
     good = Path(shutil.copy(RERANKER_F16, tmp_path / "my-own-reranker.gguf"))
-    with qtbot.waitSignal(app_window.preferences.file_checked, timeout=30_000):
-        dialog.rerankers.add_file(good)
-    assert dialog.rerankers.list.count() == count + 1
+    dialog.rerankers.add_file(good)
+    qtbot.waitUntil(lambda: dialog.rerankers.list.count() == count + 1, timeout=30_000)
+    assert not dialog.rerankers.problem.isVisible()
     assert dialog.rerankers.selected_value() == str(good)
     dialog.reject()
     assert app_window.preferences.settings == Settings()
@@ -90,7 +96,7 @@ def test_broken_and_wrong_kind_files_are_refused_with_their_reason(qtbot, app_wi
 
 def test_hardware_page_says_what_llama_cpp_was_built_with(app_window):  # noqa: F811
     dialog = app_window.open_settings()
-    text = dialog.findChildren(type(dialog.rerankers.problem))
+    text = dialog.findChildren(QLabel)
     assert any("built with" in label.text() and "CPU" in label.text() for label in text)
     dialog.reject()
 
@@ -105,3 +111,59 @@ def test_exclude_patterns_apply_to_the_next_run(qtbot, app_window, tmp_path: Pat
         app_window.index_paths([folder])
     names = {Path(d.path).name for d in app_window.engines.engine.store.all_documents().values()}
     assert "team-offsite.html" not in names and "sourdough.txt" in names
+
+
+def download_in_dialog(qtbot, shown, name: str):
+    """Open the settings, start the download of the catalogue reranker ``name``, and wait
+    until it is over; the reranker page."""
+    dialog = shown.open_settings()
+    page = dialog.rerankers
+    row = next(r for r in range(page.list.count()) if page.list.item(r).data(Qt.ItemDataRole.UserRole).name == name)
+    page.list.setCurrentRow(row)
+    assert page.download_button.isEnabled()
+    page.download_button.click()
+    assert page.progress.isVisible()
+    qtbot.waitUntil(lambda: not page.downloading, timeout=60_000)
+    assert not page.progress.isVisible() and not page.cancel_button.isVisible()
+    return page
+
+
+def test_a_failed_download_says_why_in_the_dialog(qtbot, window, monkeypatch):  # noqa: F811
+    with Hub() as hub:  # the hub has no such file: it answers 404
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        page = download_in_dialog(qtbot, window, "bge-reranker-v2-m3")
+    assert page.problem.isVisible()
+    assert page.problem.text().startswith("bge-reranker-v2-m3: ")
+    assert "not in" in page.problem.text() or "hub answered" in page.problem.text()
+    assert not page.problem.copy_button.isVisible()  # a QuarryError: its message says it all
+    assert page.download_button.isEnabled()  # it can be tried again
+    assert window.failure is None  # said in the dialog, not in a second message
+
+
+def test_a_bug_in_a_download_shows_copy_details_with_its_traceback(qtbot, window, monkeypatch):  # noqa: F811
+    from indexer.models.catalogue import entry
+
+    item = entry("bge-reranker-v2-m3")
+    models = window.preferences.paths.models
+    (models / PARTIAL_DIR).write_text("a file where the download's folder goes")
+    with Hub() as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        hub.add(item.repo, item.filename, Served(RERANKER_Q8.read_bytes()))
+        page = download_in_dialog(qtbot, window, item.name)
+    assert page.problem.text().startswith("Downloading bge-reranker-v2-m3 failed: FileExistsError")
+    assert page.problem.copy_button.isVisible()
+    QApplication.clipboard().clear()
+    page.problem.copy_button.click()
+    copied = QApplication.clipboard().text()
+    assert copied.startswith("Traceback (most recent call last):")
+    assert "indexer/models/download.py" in copied and "FileExistsError" in copied.rstrip().splitlines()[-1]
+
+
+def test_a_refused_file_says_why_without_models_loaded(qtbot, window):  # noqa: F811
+    page = window.open_settings().rerankers
+    stock = MODELS / "conformance" / "bert-stock-f16.gguf"  # the stock converter's BERT: pooler lost
+    count = page.list.count()
+    page.add_file(stock)
+    qtbot.waitUntil(lambda: page.problem.isVisible(), timeout=30_000)
+    assert page.problem.text().startswith("Not added: ") and "pooler" in page.problem.text()
+    assert not page.problem.copy_button.isVisible() and page.list.count() == count

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.settings_service import SettingsService
+from app.widgets.failure import FailureLine
 from indexer.models.catalogue import CatalogueEntry, entry
 from indexer.types import Progress
 
@@ -44,6 +45,8 @@ class FirstRunPanel(QWidget):
         self.progress = QProgressBar()
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.failure = FailureLine()
+        """Why a download failed or a file is not usable (app.jobs.describe's rules)."""
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.local_button)
@@ -60,15 +63,13 @@ class FirstRunPanel(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.failure)
         layout.addStretch(2)
         self._busy(False)
         self.download_button.clicked.connect(self.download)
         self.local_button.clicked.connect(self.choose_file)
         self.cancel_button.clicked.connect(service.cancel_download)
         service.download_progress.connect(self.on_progress)
-        service.download_finished.connect(self.on_finished)
-        service.download_failed.connect(self.on_failed)
-        service.file_checked.connect(self.on_file_checked)
         self._queue: list[CatalogueEntry] = []
 
     def show_reason(self, message: str) -> None:
@@ -84,6 +85,7 @@ class FirstRunPanel(QWidget):
     def download(self) -> None:
         self._queue = list(self.entries)
         self.status.clear()
+        self.failure.clear()
         self._busy(True)
         self._next()
 
@@ -96,7 +98,9 @@ class FirstRunPanel(QWidget):
         item = self._queue[0]
         self.progress.setRange(0, 0)
         self.status.setText(f"Downloading {item.name}…")
-        self.service.download(item)
+        self.service.download(
+            item, done=self.on_finished, failed=lambda exc: self.on_failed(f"downloading {item.name}", exc)
+        )
 
     def on_progress(self, p: Progress) -> None:
         if self._queue and p.stage == "downloading" and p.total:
@@ -104,16 +108,18 @@ class FirstRunPanel(QWidget):
             self.progress.setValue(int(1000 * p.done / p.total))
             self.progress.setFormat(f"{self._queue[0].name}: {p.done / 1e6:.0f} / {p.total / 1e6:.0f} MB")
 
-    def on_finished(self, _path: str) -> None:
+    def on_finished(self, _path: Path) -> None:
         if self._queue:
             self._queue.pop(0)
             self._next()
 
-    def on_failed(self, message: str) -> None:
-        if self._queue:
-            self._queue = []
-            self._busy(False)
-            self.status.setText(html.escape(message))
+    def on_failed(self, what: str, exc: BaseException) -> None:
+        """The queue stops; a cancel says only that, anything else why (app.jobs.describe)."""
+        self._queue = []
+        self._busy(False)
+        self.status.clear()
+        if not self.failure.show_failure(what, exc):
+            self.status.setText("Download cancelled; it resumes where it stopped next time.")
 
     # -- a local file ---------------------------------------------------------------------
     def choose_file(self) -> None:
@@ -123,13 +129,18 @@ class FirstRunPanel(QWidget):
 
     def use_file(self, path: Path) -> None:
         self.status.setText(f"Checking {path.name}…")
-        self.service.check_file(path, "embedder")
+        self.failure.clear()
+        self.service.check_file(
+            path,
+            "embedder",
+            done=self.on_file_usable,
+            failed=lambda exc: self.on_file_refused(f"checking {path.name}", exc),
+        )
 
-    def on_file_checked(self, path: str, kind: str, problem: str) -> None:
-        if kind != "embedder" or not self.isVisible():
-            return
-        if problem:
-            self.status.setText(f"Not usable: {html.escape(problem)}")
-            return
-        self.service.apply(replace(self.service.settings, embedder=path))  # reloads the models
+    def on_file_usable(self, path: Path) -> None:
+        self.service.apply(replace(self.service.settings, embedder=str(path)))  # reloads the models
         self.status.setText("Starting…")
+
+    def on_file_refused(self, what: str, exc: BaseException) -> None:
+        self.status.clear()
+        self.failure.show_failure(what, exc, "Not usable: ")

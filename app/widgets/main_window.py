@@ -51,6 +51,8 @@ from indexer.engine import Engine
 from indexer.errors import ModelInvalid, ModelMissing
 from indexer.eta import TimeLeft, say_time_left
 from indexer.ingest.loaders import FORMAT_NAMES
+from indexer.ingest.loaders.image import IMAGE_SUFFIXES
+from indexer.search.preview import PageCache, ocr_words_in
 from indexer.types import Hit, IndexReport, Progress, SearchResult
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,8 @@ class MainWindow(QMainWindow):
         text_layout.setContentsMargins(0, 0, 0, 0)
         text_layout.addWidget(self.page_view_button, 0, Qt.AlignmentFlag.AlignLeft)
         text_layout.addWidget(self.details, 1)
-        self.preview = PagePreview(self.engines.lanes)
+        # The index's OCR words mark passages on scanned pages and images (indexer.store.ocr_words).
+        self.preview = PagePreview(self.engines.lanes, PageCache(words_of=ocr_words_in(self.engines.paths.index)))
         self.details_stack = QStackedWidget()
         self.details_stack.addWidget(text_pane)
         self.details_stack.addWidget(self.preview)
@@ -395,10 +398,12 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def has_page_view(hit: Hit) -> bool:
-        return hit.page is not None and Path(hit.path).suffix.lower() == ".pdf"
+        """A PDF hit with its page, or an image file's hit (the image is its page)."""
+        suffix = Path(hit.path).suffix.lower()
+        return (hit.page is not None and suffix == ".pdf") or suffix in IMAGE_SUFFIXES
 
     def _show_page_view(self) -> None:
-        """A PDF hit shows its page (unless the text view was chosen); others their text."""
+        """A PDF or image hit shows its page (unless the text view was chosen); others their text."""
         hit = self.current_hit()
         paged = hit is not None and self.has_page_view(hit)
         self.page_view_button.setVisible(paged and self.prefer_text)

@@ -1,6 +1,7 @@
 """The page preview: a PDF hit's page rendered by PDFium on the preview lane (indexer.search.preview),
-its passage marked by its character boxes and the query's words marked within it; zoom,
-fit-width and previous/next page."""
+or an image file's page, its passage marked by its character boxes (on an OCRed page, by the
+boxes of the words OCR recognised) and the query's words marked within it; zoom, fit-width
+and previous/next page."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class Target:
     page: int
     passage: str = ""
     query: str = ""
+    ocr: bool = False
+    """The passage was recognised by OCR: marked by the page's OCR words."""
 
 
 class PagePreview(QWidget):
@@ -117,7 +120,8 @@ class PagePreview(QWidget):
 
     # -- what to show ----------------------------------------------------------------------
     def show_hit(self, hit: Hit, query: str) -> None:
-        """Show the page of ``hit`` (a PDF hit with a page) with its passage marked."""
+        """Show the page of ``hit`` (a PDF hit with a page, or an image file's hit) with its
+        passage marked."""
         self.hit, self.query = hit, query
         self.pages = 0
         self.go(hit.page or 1)
@@ -157,9 +161,9 @@ class PagePreview(QWidget):
         if self.hit is None:
             return None
         on_hit_page = self.page == (self.hit.page or 1)
-        return Target(
-            self.hit.path, self.page, self.hit.text if on_hit_page else "", self.query if on_hit_page else ""
-        )
+        if not on_hit_page:
+            return Target(self.hit.path, self.page)
+        return Target(self.hit.path, self.page, self.hit.text, self.query, self.hit.ocr)
 
     def _fit_scale(self) -> float | None:
         """Pixels per point that fit the page's width into the pane, once a page is known."""
@@ -186,7 +190,7 @@ class PagePreview(QWidget):
         self._update_buttons()
         self.lanes.run(
             "preview",
-            lambda: self.cache.get(target.path, target.page, scale * ratio, target.passage, target.query),
+            lambda: self.cache.get(target.path, target.page, scale * ratio, target.passage, target.query, target.ocr),
             done=lambda rendered: self._show(generation, rendered, ratio),
             failed=lambda exc: self._failed(generation, exc),
             what=f"showing page {target.page} of {target.path}",

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.settings_service import SettingsService
 from app.widgets.endpoints_page import EndpointsPage
+from app.widgets.failure import FailureLine
 from indexer.engine import Engine
 from indexer.models.catalogue import Choice, choices
 from indexer.runtime.variants import available_variants
@@ -58,10 +59,8 @@ class ModelPage(QWidget):
         self.download_button = QPushButton("Download")
         self.cancel_button = QPushButton("Cancel download")
         self.progress = QProgressBar()
-        self.problem = QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #a33;")
-        self.problem.setVisible(False)
+        self.problem = FailureLine()
+        """Why a file was not added or a download failed (app.jobs.describe's rules)."""
         layout = QVBoxLayout(self)
         if kind == "reranker":
             layout.addWidget(self.enabled)
@@ -84,10 +83,8 @@ class ModelPage(QWidget):
         self.download_button.clicked.connect(self.download_selected)
         self.cancel_button.clicked.connect(service.cancel_download)
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
-        service.file_checked.connect(self.on_file_checked)
         service.download_progress.connect(self.on_download_progress)
-        service.download_finished.connect(self.on_download_finished)
-        service.download_failed.connect(self.on_download_failed)
+        self.downloading = False
         self.fill(current)
 
     # -- the list ------------------------------------------------------------------
@@ -165,47 +162,57 @@ class ModelPage(QWidget):
             self.add_file(Path(name))
 
     def add_file(self, path: Path) -> None:
-        self.problem.setVisible(False)
-        self.service.check_file(path, self.kind)
+        """Check ``path`` as a model of this page's kind (off the GUI thread); a usable one is
+        added to the list and selected, a refused one says why in ``problem``."""
+        self.problem.clear()
+        self.service.check_file(
+            path,
+            self.kind,
+            done=self.on_file_added,
+            failed=lambda exc: self.problem.show_failure(f"checking {path.name}", exc, "Not added: "),
+        )
 
-    def on_file_checked(self, path: str, kind: str, problem: str) -> None:
-        if kind != self.kind:
-            return
-        if problem:
-            self.problem.setText(f"Not added: {problem}")
-            self.problem.setVisible(True)
-            return
-        self.extra.append(Path(path))
-        self.fill(path)
+    def on_file_added(self, path: Path) -> None:
+        self.extra.append(path)
+        self.fill(str(path))
 
     # -- downloading -------------------------------------------------------------------
     def download_selected(self) -> None:
         choice = self.selected()
         if choice is None or choice.entry is None:
             return
-        self.problem.setVisible(False)
+        self.problem.clear()
         self.download_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.service.download(choice.entry)
+        self.downloading = True
+        name = choice.entry.name
+        self.service.download(
+            choice.entry,
+            done=self.on_download_finished,
+            failed=lambda exc: self.on_download_failed(f"downloading {name}", exc),
+        )
 
     def on_download_progress(self, p: Progress) -> None:
-        if p.stage == "downloading" and p.total:
+        if self.downloading and p.stage == "downloading" and p.total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * p.done / p.total))
             self.progress.setFormat(f"{p.done / 1e6:.0f} / {p.total / 1e6:.0f} MB")
 
-    def on_download_finished(self, path: str) -> None:
+    def _download_over(self) -> None:
+        self.downloading = False
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        self.fill(Path(path).name)
 
-    def on_download_failed(self, message: str) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.problem.setText(message)
-        self.problem.setVisible(True)
+    def on_download_finished(self, path: Path) -> None:
+        self._download_over()
+        self.fill(path.name)
+
+    def on_download_failed(self, what: str, exc: BaseException) -> None:
+        """Cancelled: nothing more to say (the download resumes next time); otherwise why."""
+        self._download_over()
+        self.problem.show_failure(what, exc)
         self._update_buttons()
 
 

@@ -187,9 +187,9 @@ class Extractor:
                     on_ocr(k, n)
                 continue
             if kind == "ocr-done":
-                _, number, text = answer
+                _, number, text, words = answer
                 if text is not None:
-                    request.job.known[number] = text
+                    request.job.known[number] = (text, words)
                 request.page = None
                 deadline = time.monotonic() + file_budget
                 continue

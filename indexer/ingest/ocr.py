@@ -13,7 +13,10 @@ time budget, and, when a page overruns it or crashes the process, restart the ch
 that page skipped and the finished pages kept.
 
 Recognised text is laid out as lines in reading order (top to bottom, left to right within
-a line), with a blank line where the gap between lines says a new paragraph starts.
+a line), with a blank line where the gap between lines says a new paragraph starts. Each
+recognised word keeps its box, normalised to the page (0..1, so independent of the render's
+dpi), in the same reading order: the page preview marks a passage on a scanned page by them
+(indexer.store.ocr_words stores them, indexer.search.preview draws them).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from indexer.types import OcrWord
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,13 @@ ENGINE_MISSING_REASON = "no OCR engine"
 to get it. The indexer reads a document again once OCR is on or the engine is back."""
 
 
+Box = tuple[float, float, float, float]
+"""(left, top, right, bottom), y downwards."""
+
+Word = OcrWord
+"""A recognised word and its box normalised to the page (indexer.types.OcrWord)."""
+
+
 @dataclass(slots=True)
 class OcrJob:
     """What the parent tells the reader about OCR for one file (pickled across processes)."""
@@ -61,13 +73,13 @@ class OcrJob:
     enabled: bool = True
     skip: dict[int, str] = field(default_factory=dict)
     """Page number -> reason: pages not to recognise (they overran their budget or crashed)."""
-    known: dict[int, str] = field(default_factory=dict)
-    """Page number -> recognised text, from an earlier attempt at this file."""
+    known: dict[int, tuple[str, tuple[Word, ...]]] = field(default_factory=dict)
+    """Page number -> (recognised text, its words), from an earlier attempt at this file."""
 
 
 Channel = Callable[[tuple[Any, ...]], None]
 """Sends a message to the parent: ("ocr", page number, k, n) as page k of the n pages to
-recognise starts, ("ocr-done", page number, text, or None if it failed) when it is done."""
+recognise starts, ("ocr-done", page number, text, or None if it failed, words) when it is done."""
 
 
 def _nowhere(_: tuple[Any, ...]) -> None:
@@ -101,12 +113,13 @@ class OcrUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class OcrLine:
-    """One recognised line: its text, its box in pixels (left, top, right, bottom) and the
-    engine's confidence, 0..1."""
+    """One recognised line: its text, its box in pixels (left, top, right, bottom), the
+    engine's confidence, 0..1, and its words with their boxes in pixels, left to right."""
 
     text: str
-    box: tuple[float, float, float, float]
+    box: Box
     score: float
+    words: tuple[tuple[str, Box], ...] = ()
 
 
 _engine: Any = None
@@ -161,27 +174,60 @@ def available() -> bool:
 
 
 def recognise(image: np.ndarray) -> list[OcrLine]:
-    """The text lines in a greyscale (H, W) or BGR (H, W, 3) uint8 image, unordered.
+    """The text lines in a greyscale (H, W) or BGR (H, W, 3) uint8 image, unordered, each with
+    its words' boxes (RapidOCR's word boxes, from where the recogniser put each character;
+    a line it gives none for is split by character count, see :func:`split_line`).
 
     Raises:
         OcrUnavailable: the engine cannot be loaded.
         Exception: whatever the engine raises on this image.
     """
-    result = engine()(image)
+    result = engine()(image, return_word_box=True)
     if not result.txts:
         return []
+    # RapidOCR leaves out the word list of a line it found no words in, so the lists are
+    # matched to the lines by their letters, in order, not by position.
+    groups = [tuple(group) for group in (result.word_results or ()) if group]
+    at = 0
     lines = []
     for points, text, score in zip(result.boxes.tolist(), result.txts, result.scores, strict=True):
         xs, ys = [p[0] for p in points], [p[1] for p in points]
+        words: tuple[tuple[str, Box], ...] = ()
+        if at < len(groups) and _letters("".join(w[0] for w in groups[at])) == _letters(text):
+            words = tuple((str(w), _bounds(b)) for w, _score, b in groups[at] if str(w).strip())
+            at += 1
         if text.strip():
-            lines.append(OcrLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), float(score)))
+            line = OcrLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), float(score), words)
+            lines.append(line if words else split_line(line))
     return lines
 
 
-def layout(lines: list[OcrLine]) -> str:
-    """Recognised lines as page text in reading order: boxes whose vertical middle lies within
-    the line above are one line (left to right); a gap of more than one line height between
-    lines starts a paragraph."""
+def _letters(text: str) -> str:
+    return "".join(text.split())
+
+
+def _bounds(points: Any) -> Box:
+    xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def split_line(line: OcrLine) -> OcrLine:
+    """``line`` with word boxes made by splitting its box at its spaces, each word as wide as
+    its share of the line's characters: the fallback where the engine gave no word boxes."""
+    left, top, right, bottom = line.box
+    per_char = (right - left) / max(1, len(line.text))
+    words = []
+    position = 0
+    for word in line.text.split():
+        start = line.text.index(word, position)
+        position = start + len(word)
+        words.append((word, (left + start * per_char, top, left + position * per_char, bottom)))
+    return OcrLine(line.text, line.box, line.score, tuple(words))
+
+
+def _rows(lines: list[OcrLine]) -> list[list[OcrLine]]:
+    """The lines grouped into rows in reading order: boxes whose vertical middle lies within
+    the row above are one row; each row left to right."""
     rows: list[list[OcrLine]] = []
     for line in sorted(lines, key=lambda item: (item.box[1], item.box[0])):
         middle = (line.box[1] + line.box[3]) / 2
@@ -189,15 +235,42 @@ def layout(lines: list[OcrLine]) -> str:
             rows[-1].append(line)
         else:
             rows.append([line])
+    return [sorted(row, key=lambda item: item.box[0]) for row in rows]
+
+
+def layout(lines: list[OcrLine]) -> str:
+    """Recognised lines as page text in reading order: boxes whose vertical middle lies within
+    the line above are one line (left to right); a gap of more than one line height between
+    lines starts a paragraph."""
     out: list[str] = []
     previous_bottom, previous_height = None, 0.0
-    for row in rows:
+    for row in _rows(lines):
         top, bottom = min(item.box[1] for item in row), max(item.box[3] for item in row)
         if previous_bottom is not None and top - previous_bottom > max(previous_height, bottom - top):
             out.append("")
-        out.append(" ".join(item.text for item in sorted(row, key=lambda item: item.box[0])))
+        out.append(" ".join(item.text for item in row))
         previous_bottom, previous_height = bottom, bottom - top
     return "\n".join(out)
+
+
+def page_words(lines: list[OcrLine], width: int, height: int) -> tuple[Word, ...]:
+    """The words of ``lines`` in the reading order of :func:`layout`, their boxes normalised
+    by the image's ``width`` and ``height`` in pixels (so 0..1 of the page)."""
+    w, h = float(max(1, width)), float(max(1, height))
+    out: list[Word] = []
+    for row in _rows(lines):
+        for line in row:
+            for text, (left, top, right, bottom) in line.words:
+                out.append(
+                    (
+                        text,
+                        round(min(max(left / w, 0.0), 1.0), 5),
+                        round(min(max(top / h, 0.0), 1.0), 5),
+                        round(min(max(right / w, 0.0), 1.0), 5),
+                        round(min(max(bottom / h, 0.0), 1.0), 5),
+                    )
+                )
+    return tuple(out)
 
 
 def fit(image: Any) -> Any:
@@ -220,6 +293,8 @@ class PageOcr:
     text: str = ""
     reason: str = ""
     """Empty when the page was recognised (a blank page has no text and no reason)."""
+    words: tuple[Word, ...] = ()
+    """The recognised words in reading order with their boxes normalised to the page."""
 
 
 def read_pages(numbers: list[int], image_of: Callable[[int], Any]) -> list[PageOcr]:
@@ -235,7 +310,8 @@ def read_pages(numbers: list[int], image_of: Callable[[int], Any]) -> list[PageO
     total = len(numbers)
     for k, number in enumerate(numbers, start=1):
         if number in job.known:
-            results.append(PageOcr(number, job.known[number]))
+            text, words = job.known[number]
+            results.append(PageOcr(number, text, words=words))
             continue
         if number in job.skip:
             results.append(PageOcr(number, reason=job.skip[number]))
@@ -251,12 +327,14 @@ def read_pages(numbers: list[int], image_of: Callable[[int], Any]) -> list[PageO
             break
         _send(("ocr", number, k, total))
         try:
-            text = layout(recognise(np.asarray(fit(image_of(number)))))
+            image = fit(image_of(number))
+            lines = recognise(np.asarray(image))
+            text, words = layout(lines), page_words(lines, image.width, image.height)
         except Exception as exc:  # noqa: BLE001 - one bad page must not lose the file
             log.info("OCR of page %d failed: %s: %s", number, type(exc).__name__, exc)
             results.append(PageOcr(number, reason=f"OCR failed: {type(exc).__name__}: {exc}"[:300]))
-            _send(("ocr-done", number, None))
+            _send(("ocr-done", number, None, ()))
             continue
-        _send(("ocr-done", number, text))
-        results.append(PageOcr(number, text))
+        _send(("ocr-done", number, text, words))
+        results.append(PageOcr(number, text, words=words))
     return results

@@ -43,7 +43,18 @@ from indexer.malloc import release_free_memory
 from indexer.models.embedding import Embedder
 from indexer.models.endpoints.embed import EndpointEmbedder
 from indexer.store.lance import DocumentRecord, Store, StoredChunk, doc_id_for, upsert_document_rows
-from indexer.types import Chunk, IndexReport, Page, Progress, ProgressCallback, Skipped, SourceFile, no_progress
+from indexer.store.ocr_words import save as save_ocr_words
+from indexer.types import (
+    Chunk,
+    IndexReport,
+    OcrWord,
+    Page,
+    Progress,
+    ProgressCallback,
+    Skipped,
+    SourceFile,
+    no_progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +141,8 @@ class _Pending:
     chunks: dict[str, list[Chunk]] = field(default_factory=dict)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     """Only for documents whose vectors are known already (a moved or copied file)."""
+    words: dict[str, dict[int, tuple[OcrWord, ...]]] = field(default_factory=dict)
+    """doc_id -> page number -> the OCR words of the page (indexer.store.ocr_words)."""
     n_chunks: int = 0
     since: float = field(default_factory=time.perf_counter)
 
@@ -291,10 +304,11 @@ class Indexer:
                 if done + 1 < total:  # the child reads the next file while this one is chunked
                     extractor.submit(plan.to_index[done + 1][0].path)
                 reuse = source.path not in plan.reread
-                record, chunks, vectors = self._index_one(
+                record, chunks, vectors, words = self._index_one(
                     source, extractor, timer, report, step, meter, done, reuse, plan.hashes.get(source.path)
                 )
                 pending.records.append(record)
+                pending.words[record.doc_id] = words
                 if chunks:
                     pending.chunks[record.doc_id] = chunks
                     if vectors is not None:
@@ -336,9 +350,10 @@ class Indexer:
         position: int,
         reuse: bool = True,
         content_hash: str | None = None,
-    ) -> tuple[DocumentRecord, list[Chunk], np.ndarray | None]:
-        """Read and chunk one file: its record, its passages, and their vectors where the
-        store already holds them (the same content under another path), else None.
+    ) -> tuple[DocumentRecord, list[Chunk], np.ndarray | None, dict[int, tuple[OcrWord, ...]]]:
+        """Read and chunk one file: its record, its passages, their vectors where the store
+        already holds them (the same content under another path), else None, and the OCR
+        words of its OCRed pages by page number (1 for a single image).
         ``step(what, detail)`` reports progress; ``meter`` counts its pages and passages;
         ``content_hash``: the file's hash if planning took it already (else taken here)."""
         path = source.path
@@ -376,8 +391,9 @@ class Indexer:
             log.info("skipped %s: %s", path, reason)
             report.skipped.append(Skipped(path, reason))
             meter.read(position, 0, 0)
-            return replace(base, reason=reason), [], None
+            return replace(base, reason=reason), [], None, {}
         t1 = time.perf_counter()
+        words = {page.number or 1: page.words for page in document.pages if page.ocr and page.words}
         report.pages_read += len(document.pages)
         title = document.title or path.stem
         note = _pages_note(document.skipped_pages, len(document.pages))
@@ -395,7 +411,7 @@ class Indexer:
             timer["chunk"] += time.perf_counter() - t1
             meter.read(position, len(document.pages), len(chunks))
             meter.embedded(len(chunks))
-            return replace(record, chunks=len(chunks)), chunks, vectors
+            return replace(record, chunks=len(chunks)), chunks, vectors, words
         chunks = chunk_pages(document.pages, title, self._counter(document.pages, title))
         t2 = time.perf_counter()
         timer["chunk"] += t2 - t1
@@ -403,8 +419,8 @@ class Indexer:
         if not chunks:
             reason = "no text found (scanned images or an empty document)"
             report.skipped.append(Skipped(path, reason))
-            return replace(base, content_hash=content_hash, reason=reason, pages=len(document.pages)), [], None
-        return replace(record, chunks=len(chunks)), chunks, None
+            return replace(base, content_hash=content_hash, reason=reason, pages=len(document.pages)), [], None, {}
+        return replace(record, chunks=len(chunks)), chunks, None, words
 
     def _counter(self, pages: list[Page], title: str) -> TokenCounter:
         """A token counter for one document, asked about all its sentences at once: one
@@ -515,6 +531,12 @@ class Indexer:
         if not pending.records:
             return
         t0 = time.perf_counter()
+        for record in pending.records:  # before the passages: a stored passage finds its words
+            try:
+                words = pending.words.get(record.doc_id, {})
+                save_ocr_words(self.store.folder, record.doc_id, record.path, record.size, words)
+            except OSError as exc:  # the passages still go in; their pages show without marks
+                log.warning("the OCR words of %s were not kept: %s", record.path, exc)
         self.store.write(pending.records, pending.chunks, pending.vectors)
         timer["write"] += time.perf_counter() - t0
         if pending.n_chunks:

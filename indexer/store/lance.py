@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from indexer.atomic import write_text_atomic
 from indexer.errors import StoreMismatch
+from indexer.store import ocr_words
 from indexer.types import Chunk, chunk_id_for, model_text, percent_ready
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,7 @@ class Store:
 
         for name in (DOCUMENTS, CHUNKS):
             shutil.rmtree(self.folder / f"{name}.lance", ignore_errors=True)
+        shutil.rmtree(self.folder / ocr_words.FOLDER, ignore_errors=True)
         self.meta = {"roots": self.meta.get("roots", [])}
 
     @property
@@ -507,6 +509,7 @@ class Store:
             id_list = ", ".join(f"'{_quote(i)}'" for i in doc_ids[start : start + 500])
             self.chunks.delete(f"doc_id IN ({id_list})")
             self.documents.delete(f"doc_id IN ({id_list})")
+        ocr_words.remove(self.folder, doc_ids)
 
     def repair(self) -> int:
         """Delete chunks whose document row is missing or describes another version of

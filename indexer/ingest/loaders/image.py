@@ -47,7 +47,7 @@ def load_image(path: Path) -> LoadedDocument:
 
         results = ocr.read_pages(list(range(1, n_frames + 1)), frame)
     paged = n_frames > 1
-    pages = [Page(text=r.text, number=r.number if paged else None, ocr=not r.reason) for r in results]
+    pages = [Page(text=r.text, number=r.number if paged else None, ocr=not r.reason, words=r.words) for r in results]
     skipped = [(r.number, r.reason) for r in results if r.reason]
     title = path.stem.replace("_", " ").replace("-", " ")[:200]
     return LoadedDocument(pages=pages, title=title, skipped_pages=skipped)

@@ -23,7 +23,7 @@ from indexer.constants import MAX_PDF_PAGES
 from indexer.errors import ExtractionFailed
 from indexer.ingest import ocr
 from indexer.ingest.normalise import reads_as_words, undecodable_reason
-from indexer.types import LoadedDocument, Page
+from indexer.types import LoadedDocument, OcrWord, Page
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _read_pdfium(document: object, path: Path) -> LoadedDocument:
     if failed:
         log.info("%s: %d of %d pages could not be read", path, failed, n_pages)
     skipped: list[tuple[int, str]] = []
-    recognised: set[int] = set()
+    recognised: dict[int, tuple[OcrWord, ...]] = {}  # page number -> its words and their boxes
     if scanned:
         for found in ocr.read_pages(scanned, lambda number: _render(document, number)):
             result = found
@@ -144,9 +144,15 @@ def _read_pdfium(document: object, path: Path) -> LoadedDocument:
                 texts[result.number - 1] = ""  # not a stamp or a page number alone
             else:
                 texts[result.number - 1] = result.text
-                recognised.add(result.number)
+                recognised[result.number] = result.words
     pages = [
-        Page(text=text, number=number, label=_label(document, number, n_pages), ocr=number in recognised)
+        Page(
+            text=text,
+            number=number,
+            label=_label(document, number, n_pages),
+            ocr=number in recognised,
+            words=recognised.get(number, ()),
+        )
         for number, text in enumerate(texts, start=1)
     ]
     try:
