@@ -209,10 +209,14 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
         for skipped in report.skipped:
             print(f"  skipped {skipped.path}: {skipped.reason}", flush=True)
 
-    index(roots)
+    # Watches first, then the catch-up run: a file that appears while the run scans, or
+    # before the watches are placed, is then seen by one or the other, never by neither.
     watcher = FolderWatcher(roots, index).start()
-    print(f"Watching {', '.join(str(r) for r in roots)} (Ctrl+C to stop)", flush=True)
     try:
+        while not watcher.ready.wait(0.5):
+            pass
+        index(roots)
+        print(f"Watching {', '.join(str(r) for r in roots)} (Ctrl+C to stop)", flush=True)
         while True:
             time.sleep(3600)
     finally:  # stop the run, the watcher and the inference worker before the interpreter exits

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -110,17 +112,23 @@ def test_watch_follows_a_new_file_until_interrupted(tmp_path, basedir):
         # watcher rightly ignores SIGINT. Ctrl+C in a terminal is what is tested.
         preexec_fn=_default_sigint,
     )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     try:
-        lines = []
+        seen: list[str] = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            seen.append(line)
             if line.startswith("Watching"):
                 (folder / "two.md").write_text("# Two\n\nA note written while quarry watches.\n")
-            if "1 added" in line and any("Watching" in x for x in lines):
+            if "1 added" in line and any("Watching" in x for x in seen):
                 break
-        assert any("1 added" in x for x in lines[1:]), lines
+        watching = [i for i, x in enumerate(seen) if x.startswith("Watching")]
+        assert watching and any("1 added" in x for x in seen[watching[0] :]), seen
     finally:
         process.send_signal(signal.SIGINT)
         try:
