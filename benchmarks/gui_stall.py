@@ -4,7 +4,8 @@ timer on the GUI thread in each phase (goal: under 100 ms). Then it selects the 
 with a page (a PDF or an image) so the details pane shows the page preview, and, with the
 models loaded and the preview open, reports the memory of the window's process and of its
 inference worker 3 s after and once idle (the worker's contexts trimmed, the window's idle
-check run; goal: 400 MB), and the bytes of the preview's page cache."""
+check run, LanceDB's code paged out — after 20 s here instead of the app's 120; goal:
+400 MB), and the bytes of the preview's page cache."""
 
 from __future__ import annotations
 
@@ -90,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         engines.load(EngineOptions())
         wait_for(app, engines.ready, 120)
         results["load models"] = meter.worst
+        # The window pages LanceDB's code out after PAGE_OUT_IDLE_S (120 s) without a search
+        # or an index run; the "idle" reading below comes after CONTEXT_IDLE_S, so the
+        # benchmark shortens that wait to the same.
+        engines.engine.page_out_idle_s = CONTEXT_IDLE_S
         meter.phase()
         window.index_paths([Path(args.folder)])
         wait_for(app, window.indexing.finished, 1800)
