@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,7 +41,7 @@ again, 2-10 ms for the MiniLM reranker's two lanes. Long enough that reading one
 query does not pay it."""
 
 IDLE_POLL_S = 1.0
-"""How often the worker's loop looks for idle models while no request arrives."""
+"""How often the worker's loop looks for idle models."""
 """Requests in flight at once: an indexing batch, a query embedding, a rerank, a count."""
 
 
@@ -239,11 +240,18 @@ def serve(connection: Any, config: WorkerConfig) -> None:
             if not tokens:  # idle: give back what the burst of work left free in malloc's heaps
                 release_free_memory()
 
+    last_look = time.monotonic()
     while True:
         try:
-            if not connection.poll(IDLE_POLL_S):
+            ready = connection.poll(IDLE_POLL_S)
+            # Look for idle models once a second whether or not messages arrive: a window
+            # that asks the worker something every second must not keep idle models' compute
+            # buffers alive.
+            if time.monotonic() - last_look >= IDLE_POLL_S:
+                last_look = time.monotonic()
                 if not tokens and server.trim_idle_contexts(config.context_idle_s or CONTEXT_IDLE_S):
                     release_free_memory()
+            if not ready:
                 continue
             message = connection.recv()
         except (EOFError, OSError):
