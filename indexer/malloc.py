@@ -1,5 +1,6 @@
-"""Process-wide malloc policy, set when ``indexer`` is first imported, before LanceDB or
-llama.cpp start any thread."""
+"""Process memory: the malloc policy, set when ``indexer`` is first imported, before LanceDB
+or llama.cpp start any thread; handing free heap memory (``release_free_memory``) and idle
+native code pages (``page_out_native_code``) back to the system."""
 
 from __future__ import annotations
 
