@@ -72,6 +72,22 @@ RERANK_CACHE_PAIRS = 20_000
 """(model, query, passage) scores kept in memory: a refined or repeated query re-scores only
 new pairs. ~100 bytes each, so about 2 MB."""
 
+# Vector index (ANN) ---------------------------------------------------------
+ANN_MIN_PASSAGES = 100_000
+"""Embedded passages from which Store.optimize builds an approximate (IVF-PQ) vector index;
+below it vector search is an exact flat scan. PLACEHOLDER: measured in docs/benchmarks.md."""
+
+ANN_REBUILD_GROWTH = 2.0
+"""The index is trained again once the embedded passages have grown this many times past
+the count it was trained on: rows added later join the partitions trained before, which
+grow and slow the search, and their centroids no longer describe the collection."""
+
+ANN_NPROBES = 20
+"""IVF partitions searched per query. PLACEHOLDER."""
+
+ANN_REFINE_FACTOR = 10
+"""Candidates read from the index per result wanted, re-scored with their full vectors. PLACEHOLDER."""
+
 # Reranking ----------------------------------------------------------------
 RERANK_MAX_PAIR_TOKENS = 1024
 """A pair's context is capped here (or at the model's trained context, if smaller): chunks
