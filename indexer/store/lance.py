@@ -320,15 +320,16 @@ class Store:
 
     def build_vector_index(self) -> None:
         """Train the ANN index over the vectors stored now, replacing any earlier one:
-        IVF-PQ with cosine distance, LanceDB's default partitions and sub-vectors. Passages
-        without vectors are left out; rows written later are searched by a flat pass until
-        optimize() folds them in. Costs minutes at a million passages on 2 cores
-        (docs/benchmarks.md)."""
-        from lancedb.index import IvfPq
+        IVF-SQ (partitions of 8-bit scalar-quantised vectors, LanceDB's default partition
+        count), cosine distance. Passages without vectors are left out; rows written later
+        are searched by a flat pass until optimize() folds them in. IVF-SQ kept recall@50 at
+        1.0 with a refine over 100,000 real-like passages and built in 5 s, where IVF-PQ
+        reached 0.987 and took 132 s (docs/benchmarks.md)."""
+        from lancedb.index import IvfSq
 
         started = time.perf_counter()
         vectors = self.chunks.count_rows("embedded")
-        self.chunks.create_index("vector", config=IvfPq(distance_type="cosine"), replace=True)
+        self.chunks.create_index("vector", config=IvfSq(distance_type="cosine"), replace=True)
         self.meta["vector_index_rows"] = vectors
         self._write_meta()
         log.info("vector index over %d passages built in %.1f s", vectors, time.perf_counter() - started)
