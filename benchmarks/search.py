@@ -135,9 +135,9 @@ def _edit_documents(store: object, base: Base, rng: np.random.Generator, run: in
 
 
 def incremental(store: object, base: Base, runs: int, seed: int = 3) -> dict[str, object]:
-    """``runs`` small index runs into the full store, without compaction: fragments before,
-    after them and after one Store.optimize; then ``runs // 5`` more, each ending in
-    Store.optimize as an index run does: fragments after them and optimize's seconds."""
+    """``runs`` small index runs into the full store without compaction: fragments before,
+    after them and after one Store.optimize; then ``runs`` more, each ending in
+    Store.optimize as an index run does: the fragment count after each, optimize's seconds."""
     rng = np.random.default_rng(seed)
     before = fragments(store)
     write_s = [_edit_documents(store, base, rng, run) for run in range(runs)]
@@ -147,7 +147,7 @@ def incremental(store: object, base: Base, runs: int, seed: int = 3) -> dict[str
     optimize_s = time.perf_counter() - t0
     after_optimize = fragments(store)
     per_run_s, per_run_fragments = [], []
-    for run in range(runs, runs + max(1, runs // 5)):
+    for run in range(runs, 2 * runs):
         _edit_documents(store, base, rng, run)
         t0 = time.perf_counter()
         store.optimize()
@@ -160,9 +160,8 @@ def incremental(store: object, base: Base, runs: int, seed: int = 3) -> dict[str
         "fragments_after_optimize": after_optimize,
         "write_s_p50": round(float(np.median(write_s)), 3),
         "optimize_s": round(optimize_s, 1),
-        "runs_with_optimize": len(per_run_s),
-        "optimize_s_p50": round(float(np.median(per_run_s)), 1),
-        "fragments_max_with_optimize": max(per_run_fragments),
+        "fragments_each_run_with_optimize": per_run_fragments,
+        "optimize_s_each_run": {**percentiles(per_run_s), "max": round(max(per_run_s, default=0.0), 1)},
         "unindexed_vectors_after": _unindexed(store),
     }
 
@@ -186,8 +185,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 def measure(store_dir: Path, mode: str, count: int, rerank: int, truth_file: Path) -> dict[str, object]:
     """Run in a child process: the first stage for ``count`` claims on the store as it is
-    (``mode`` 'flat': also writes the exact top 50 to ``truth_file``; 'ann': recall@50 against
-    it), and ``rerank`` candidates reranked per query (0: none)."""
+    and ``rerank`` candidates reranked per query (0: none). ``mode`` 'flat' also writes the
+    exact top 50 (a flat scan) to ``truth_file``, 'truth' writes only that, 'ann' measures
+    recall@50 of vector search (through the index) against it."""
     from indexer.models.embedding import Embedder
     from indexer.models.rerank import Reranker
     from indexer.models.score_cache import ScoreCache
@@ -209,24 +209,26 @@ def measure(store_dir: Path, mode: str, count: int, rerank: int, truth_file: Pat
         found_ids: dict[str, list[str]] = {}
         first_ms, vector_ms, text_ms, rerank_ms, recalls = [], [], [], [], []
         for n, query in enumerate(queries(count)):
+            vector = embedder.embed_query(query)
+            ids = [c.chunk_id for c in store.vector_search(vector, CANDIDATES, exact=mode != "ann")]
+            found_ids[query] = ids
+            if mode == "ann" and truth.get(query):
+                recalls.append(len(set(ids) & set(truth[query])) / len(truth[query]))
+            if mode == "truth":
+                continue
             t0 = time.perf_counter()
             found, timings = searcher.first_stage(query, CANDIDATES)
             t1 = time.perf_counter()
             if reranker is not None:
                 reranker.score(query, [rerank_text(c.chunk, query, RERANK_WINDOW_WORDS) for c in found[:rerank]])
             t2 = time.perf_counter()
-            vector = embedder.embed_query(query)
-            ids = [c.chunk_id for c in store.vector_search(vector, CANDIDATES)]
-            found_ids[query] = ids
-            if mode == "ann" and truth.get(query):
-                recalls.append(len(set(ids) & set(truth[query])) / len(truth[query]))
             if n < 2:
                 continue  # warm-up: caches, first index reads
             first_ms.append((t1 - t0) * 1000)
             vector_ms.append(timings["vector"])
             text_ms.append(timings["text"])
             rerank_ms.append((t2 - t1) * 1000)
-        if mode == "flat":
+        if mode != "ann":
             truth_file.write_text(json.dumps(found_ids))
         sweep = _sweep(store, embedder, truth) if mode == "ann" else None
         result = {
@@ -268,9 +270,8 @@ def _sweep(store: object, embedder: object, truth: dict[str, list[str]]) -> list
             ids = search.select(["chunk_id"]).limit(CANDIDATES).to_arrow().column("chunk_id").to_pylist()
             ms.append((time.perf_counter() - t0) * 1000)
             recalls.append(len(set(ids) & set(exact)) / len(exact))
-        out.append(
-            {"nprobes": nprobes, "refine": refine, "recall_at_50": round(float(np.mean(recalls)), 4), **percentiles(ms)}
-        )
+        recall = {"recall_at_50": round(float(np.mean(recalls)), 4), "recall_at_50_min": round(min(recalls), 2)}
+        out.append({"nprobes": nprobes, "refine": refine, **recall, **percentiles(ms)})
     return out
 
 
@@ -285,6 +286,31 @@ def child(store_dir: Path, mode: str, args: argparse.Namespace, truth_file: Path
 
 def folder_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def again(args: argparse.Namespace, folder: Path) -> dict[str, object]:
+    """Measure a kept store again as it is (index and all), after ``--incremental`` more
+    small index runs (the compaction check): exact top 50, then the first stage."""
+    compaction = None
+    if args.incremental:
+        from indexer.models.embedding import Embedder
+        from indexer.store.lance import Store
+
+        worker, placement = start_worker()
+        embedder = Embedder(EMBEDDER, placement, worker=worker)
+        base = load_base(embedder, Path(args.cache), args.base_limit)
+        store = Store(folder / "store", embedder.dimension, embedder.fingerprint)
+        embedder.close()
+        worker.close()
+        compaction = incremental(store, base, args.incremental, seed=int(time.time()))
+    truth = folder / "truth-again.json"
+    child(folder / "store", "truth", args, truth, 0)
+    return {
+        "compaction": compaction,
+        "again": child(folder / "store", "ann", args, truth, args.rerank),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine(),
+    }
 
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
@@ -384,8 +410,8 @@ def report(result: dict[str, object]) -> None:
         print(
             f"\n{c['runs']} small index runs: fragments {c['fragments_before']} -> {c['fragments_after_runs']}, "
             f"{c['fragments_after_optimize']} after one optimize ({c['optimize_s']:.1f} s); "
-            f"{c['runs_with_optimize']} more runs each ending in optimize: at most {c['fragments_max_with_optimize']} "
-            f"fragments, optimize p50 {c['optimize_s_p50']:.1f} s"
+            f"{c['runs']} more runs each ending in optimize: fragments {c['fragments_each_run_with_optimize']}, "
+            f"optimize {c['optimize_s_each_run']} s"
         )
 
 
@@ -406,7 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-scale", type=int, default=10, help="indexing batches (512 passages) added per write")
     parser.add_argument("--store", help="build the store here and keep it (a kept store grows on the next run)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--child", choices=["flat", "ann"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="measure the kept store (--store) as it is, index and all: exact top 50, then the first stage",
+    )
+    parser.add_argument("--child", choices=["flat", "ann", "truth"], help=argparse.SUPPRESS)
     parser.add_argument("--truth", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -418,6 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.store) if args.store else Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
+        if args.again:
+            if not (folder / "store").exists():
+                parser.error(f"no kept store in {folder} to measure again")
+            result = again(args, folder)
+            print(json.dumps(result))
+            return 0
         result = run(args, folder)
     if args.json:
         print(json.dumps(result))

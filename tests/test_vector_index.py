@@ -98,3 +98,25 @@ def test_an_index_run_past_the_threshold_ends_with_an_ann_index(store: Store, em
     assert store.vector_index() is not None
     (best, *_) = store.vector_search(embedder.embed_query("how long should rye dough proof"), 3)
     assert best.path.endswith("sourdough.txt")
+
+
+def fragments(store: Store) -> int:
+    return int(store.chunks.stats()["fragment_stats"]["num_fragments"])
+
+
+@pytest.mark.parametrize("max_segments", [2, 1000])
+def test_small_index_runs_leave_a_bounded_number_of_fragments(small_store: Store, monkeypatch, max_segments: int):
+    monkeypatch.setattr(lance, "ANN_MAX_SEGMENTS", max_segments)
+    first = write_documents(small_store, 0, 8)
+    small_store.optimize(ann_min_passages=300)
+    counts = []
+    for run in range(8):  # eight index runs, one new document each, each ending in optimize
+        write_documents(small_store, 8 + run, 1)
+        small_store.optimize(ann_min_passages=300)
+        counts.append(fragments(small_store))
+    if max_segments == 2:
+        assert max(counts) <= 4 and small_store._vector_index().num_segments <= 3
+        nearest = small_store.vector_search(first[0], 1)  # still found through the rebuilt index
+        assert nearest[0].score == pytest.approx(1.0, abs=1e-3)
+    else:  # without rebuilds LanceDB never merges them: one more fragment every run
+        assert counts == sorted(counts) and counts[-1] >= counts[0] + 7

@@ -28,7 +28,13 @@ import numpy as np
 import pyarrow as pa
 
 from indexer.atomic import write_text_atomic
-from indexer.constants import ANN_MIN_PASSAGES, ANN_NPROBES, ANN_REBUILD_GROWTH, ANN_REFINE_FACTOR
+from indexer.constants import (
+    ANN_MAX_SEGMENTS,
+    ANN_MIN_PASSAGES,
+    ANN_NPROBES,
+    ANN_REBUILD_GROWTH,
+    ANN_REFINE_FACTOR,
+)
 from indexer.errors import StoreMismatch
 from indexer.types import Chunk, percent_ready
 
@@ -313,9 +319,14 @@ class Store:
 
     def vector_index(self) -> str | None:
         """The name of the approximate (ANN) index on the vectors, or None (flat search)."""
+        found = self._vector_index()
+        return None if found is None else found.name
+
+    def _vector_index(self) -> Any:
+        """LanceDB's description of the vector index (IndexConfig: name, num_segments, …), or None."""
         for index in self.chunks.list_indices():
             if index.columns == ["vector"] and index.index_type != "FTS":
-                return index.name
+                return index
         return None
 
     def build_vector_index(self) -> None:
@@ -336,13 +347,19 @@ class Store:
 
     def ensure_vector_index(self, min_passages: int | None = None) -> bool:
         """Build the ANN index once ``min_passages`` (default ANN_MIN_PASSAGES) passages have
-        vectors, and train it again when they have grown ANN_REBUILD_GROWTH times past what
-        it was trained on. Returns whether it built one."""
+        vectors; train it again when they have grown ANN_REBUILD_GROWTH times past what it
+        was trained on, or when it has gathered more than ANN_MAX_SEGMENTS segments (each
+        optimize() folds the rows written since into a segment of its own, and LanceDB's
+        compaction never merges fragments that different segments cover, so without this
+        every index run would leave one more fragment for good). Returns whether it built one."""
         vectors = self.chunks.count_rows("embedded")
-        if self.vector_index() is None:
+        index = self._vector_index()
+        if index is None:
             if vectors < (ANN_MIN_PASSAGES if min_passages is None else min_passages):
                 return False
-        elif vectors <= ANN_REBUILD_GROWTH * int(self.meta.get("vector_index_rows") or vectors):
+        elif (index.num_segments or 1) <= ANN_MAX_SEGMENTS and vectors <= ANN_REBUILD_GROWTH * int(
+            self.meta.get("vector_index_rows") or vectors
+        ):
             return False
         self.build_vector_index()
         return True
