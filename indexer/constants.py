@@ -85,18 +85,19 @@ was 15-21 ms at 50,000-300,000 with recall@50 1.0 against the flat scan, and the
 ANN_REBUILD_GROWTH = 2.0
 """The index is trained again once the passages with vectors have grown this many times past
 the count it was trained on: rows added later join partitions trained without them, which grow
-and slow the search. A rebuild costs about 17 s at a million passages (docs/benchmarks.md)."""
+and slow the search. A rebuild (compaction, then training) took 17-34 s at a million passages
+(docs/benchmarks.md)."""
 
 ANN_MAX_SEGMENTS = 10
 """The vector index is trained again once it has more segments than this. Each index run's
 optimize adds the rows written since as a new segment, and LanceDB compacts together only
-fragments covered by the same segments: a million-passage store gained one fragment per small
-index run for good (23 after 60 runs) until the index was rebuilt (19.6 s), after which one
-optimize left a single fragment. So fragments stay about this many, at a rebuild every this
-many runs (docs/benchmarks.md)."""
+fragments covered by the same segments: a million-passage store gained one fragment for good
+with every small index run (2 to 23 over 22 runs, each ending in optimize) until the index was
+rebuilt, after which one optimize left a single fragment. So fragments stay near this many, at
+one rebuild every this many small runs (docs/benchmarks.md)."""
 
 ANN_NPROBES = 40
-"""IVF partitions searched per query (of about one per 8,000 passages). At a million
+"""IVF partitions searched per query (LanceDB picks the partition count). At a million
 passages: 20 gave recall@50 0.983 (min 0.70 over 100 claims), 40 gave 0.995, for 4-5 ms more."""
 
 ANN_REFINE_FACTOR = 5
