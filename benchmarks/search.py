@@ -387,7 +387,7 @@ def report(result: dict[str, object]) -> None:
             rows.append(
                 [
                     f"{size['passages']:,}",
-                    "flat" if mode == "flat" else f"IVF-PQ ({size['index_build_s']:.0f} s, {size['index_mb']:.0f} MB)",
+                    "flat" if mode == "flat" else f"IVF-SQ ({size['index_build_s']:.1f} s, {size['index_mb']:.1f} MB)",
                     "1 (exact)" if mode == "flat" else f"{m['recall_at_50']:.3f} (min {m['recall_at_50_min']:.2f})",
                     f"{m['vector_ms']['p50']:.0f} / {m['vector_ms']['p95']:.0f}",
                     f"{m['first_stage_ms']['p50']:.0f} / {m['first_stage_ms']['p95']:.0f}",
