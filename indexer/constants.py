@@ -72,6 +72,39 @@ RERANK_CACHE_PAIRS = 20_000
 """(model, query, passage) scores kept in memory: a refined or repeated query re-scores only
 new pairs. ~100 bytes each, so about 2 MB."""
 
+# Vector index (ANN) ---------------------------------------------------------
+ANN_MIN_PASSAGES = 50_000
+"""Passages with vectors from which Store.optimize (the end of every index run) builds an
+approximate vector index (IVF-SQ); below it vector search is an exact flat scan. Measured over
+realistic passages on 2 busy cores (docs/benchmarks.md, benchmarks/search.py): a flat scan
+took 63 ms p50 at 50,000 passages, 110 ms at 100,000 and 998 ms at a million, and the first
+stage's p95 passed 150 ms between 50,000 (116 ms) and 100,000 (189 ms); through the index it
+was 15-21 ms at 50,000-300,000 with recall@50 1.0 against the flat scan, and the index built in
+0.5 s at 50,000. Below 50,000 the flat scan is exact and costs tens of ms at most."""
+
+ANN_REBUILD_GROWTH = 2.0
+"""The index is trained again once the passages with vectors have grown this many times past
+the count it was trained on: rows added later join partitions trained without them, which grow
+and slow the search. A rebuild (compaction, then training) took 17-34 s at a million passages
+(docs/benchmarks.md)."""
+
+ANN_MAX_SEGMENTS = 10
+"""The vector index is trained again once it has more segments than this. Each index run's
+optimize adds the rows written since as a new segment, and LanceDB compacts together only
+fragments covered by the same segments: a million-passage store gained one fragment for good
+with every small index run (2 to 23 over 22 runs, each ending in optimize) until the index was
+rebuilt, after which one optimize left a single fragment. So fragments stay near this many, at
+one rebuild every this many small runs (docs/benchmarks.md)."""
+
+ANN_NPROBES = 40
+"""IVF partitions searched per query (LanceDB picks the partition count). At a million
+passages: 20 gave recall@50 0.983 (min 0.70 over 100 claims), 40 gave 0.995, for 4-5 ms more."""
+
+ANN_REFINE_FACTOR = 5
+"""Candidates read from the index per result wanted, scored again with their full vectors:
+the 8-bit scalar quantisation alone gave recall@50 0.982 at a million passages, 0.995 with
+this refine (nprobes 40); 10 gained nothing more and cost 3 ms."""
+
 # Reranking ----------------------------------------------------------------
 RERANK_MAX_PAIR_TOKENS = 1024
 """A pair's context is capped here (or at the model's trained context, if smaller): chunks

@@ -55,11 +55,21 @@ def test_worker_benchmark_runs():
     assert result["cpu_variant"]
 
 
-def test_search_benchmark_runs():
-    result = run("benchmarks/search.py", "--chunks", "500", "--queries", "2", "--rerank", "3")
-    assert result["chunks"] == 500
-    assert result["first_stage_ms"]["p50"] > 0 and result["rerank_ms"]["p50"] > 0
-    assert result["peak_rss_mb"] > 0
+def test_search_benchmark_runs(tmp_path):
+    result = run(
+        "benchmarks/search.py", "--passages", "600", "--sizes", "300", "--queries", "2", "--rerank", "3",
+        "--incremental", "5", "--base-limit", "40", "--cache", str(tmp_path / "cache"),
+    )  # fmt: skip
+    assert result["base"]["passages"] == 40 and 0 < result["base"]["fidelity_cosine"]["mean"] <= 1
+    assert [size["passages"] for size in result["sizes"]] == [300, 600]
+    for size in result["sizes"]:
+        flat, ann = size["flat"], size["ann"]
+        assert flat["passages"] == size["passages"] and flat["vector_index"] is None
+        assert ann["vector_index"] is not None and 0 < ann["recall_at_50"] <= 1
+        assert flat["first_stage_ms"]["p50"] > 0 and ann["peak_rss_mb"] > 0 and size["index_mb"] > 0
+    assert result["sizes"][-1]["ann"]["rerank_ms"]["p50"] > 0
+    compaction = result["compaction"]
+    assert compaction["fragments_after_runs"] > compaction["fragments_after_optimize"]
 
 
 def test_extract_benchmark_runs():
