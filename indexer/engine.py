@@ -74,7 +74,6 @@ class Engine:
         self.paths = paths.ensure()
         self.options = options
         self.setup = ModelSetup(paths, options.device, options.threads, options.cpu_variant)
-        self.worker: InferenceWorker = self.setup.worker
         self._paged_out_at: float | None = None
         try:
             self._build(paths, options)
@@ -83,9 +82,6 @@ class Engine:
             raise
 
     def _build(self, paths: AppPaths, options: EngineOptions) -> None:
-        self.hardware: Hardware = self.setup.hardware
-        self.placement: Placement = self.setup.placement
-        self.info_cache = self.setup.info_cache
         self.embedder: Embedder | EndpointEmbedder
         if options.embedder_endpoint is not None:
             self.embedder = EndpointEmbedder(options.embedder_endpoint)
@@ -106,6 +102,20 @@ class Engine:
     def models(self) -> list[LocalModel]:
         """The model files found in the model folders (as of the last refresh)."""
         return self.setup.models
+
+    @property
+    def worker(self) -> InferenceWorker:
+        """The inference worker that runs the local models (ModelSetup's)."""
+        return self.setup.worker
+
+    @property
+    def hardware(self) -> Hardware:
+        return self.setup.hardware
+
+    @property
+    def placement(self) -> Placement:
+        """Where local models run: device and threads (ModelSetup's)."""
+        return self.setup.placement
 
     def refresh_models(self) -> list[LocalModel]:
         """Look through the model folders again (after a download or an added file)."""
