@@ -98,3 +98,34 @@ def test_a_crash_between_the_chunk_and_document_writes_is_repaired_on_open(tmp_p
     assert store.chunks.count_rows() == 1 and not store.all_documents()  # the crash state
     reopened = Store(tmp_path / "index", embedder.dimension, embedder.fingerprint)
     assert reopened.chunks.count_rows() == 0
+
+
+def test_repair_reads_chunks_in_batches_and_keeps_whole_documents(tmp_path: Path, embedder, monkeypatch):
+    """The opener reads (document, version) pairs a batch at a time (a million passages as
+    one list held ~330 MB): passages of a newer version than the document row, straddling
+    batches, go with that document; a whole document's passages in the same batches stay."""
+    import numpy as np
+
+    from indexer.store import lance
+    from indexer.store.lance import DocumentRecord, _chunk_table
+    from indexer.types import Chunk
+
+    monkeypatch.setattr(lance, "REPAIR_BATCH", 3)
+    store = Store(tmp_path / "index", embedder.dimension, embedder.fingerprint)
+    records = [DocumentRecord(d, f"/x/{d}.md", "/x", 1, 1, f"h-{d}", d, 1, 5, "ok", "", 0.0) for d in ("d0", "d1")]
+    passages = {r.doc_id: [Chunk(f"{r.doc_id} passage {i}", 1, 0, 16, i, r.title) for i in range(5)] for r in records}
+    vectors = {r.doc_id: np.ones((5, embedder.dimension), dtype=np.float32) for r in records}
+    store.write(records, passages, vectors)
+    # d1 edited: the run wrote its new passages and died before their document row.
+    newer = DocumentRecord("d1", "/x/d1.md", "/x", 2, 2, "h-d1-new", "d1", 1, 4, "ok", "", 0.0)
+    edited = [Chunk(f"d1 new passage {i}", 1, 0, 18, 10 + i, "d1") for i in range(4)]
+    store.chunks.add(
+        _chunk_table(
+            [newer], {"d1": edited}, {"d1": np.ones((4, embedder.dimension), dtype=np.float32)}, embedder.dimension
+        )
+    )
+    assert store.chunks.count_rows() == 14
+    reopened = Store(tmp_path / "index", embedder.dimension, embedder.fingerprint)
+    # d1 goes whole (its row and every passage), to be read again by the next run; d0 stays.
+    assert [d.doc_id for d in reopened.all_documents().values()] == ["d0"]
+    assert reopened.chunks.count_rows() == 5

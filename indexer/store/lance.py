@@ -51,6 +51,8 @@ FTS_REFRESH_ROWS = 10_000
 """Rows outside the full-text index before a run folds them in (optimize). BM25 still finds
 them, by a flat pass that cost 0.09 s a query for 5,000 such rows and 0.46 s for 20,000
 (100,000-row table, 2-core EPYC); folding them in cost 2.7 s. docs/benchmarks.md."""
+REPAIR_BATCH = 65_536
+"""Chunk rows read at a time when an opened store looks for half-written documents (repair)."""
 _CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "location", "ordinal", "start", "end", "title", "text", "ocr"]
 
 
@@ -584,20 +586,31 @@ class Store:
         the file (left by a crash between the two writes). Returns how many went."""
         docs = self.documents.to_arrow().select(["doc_id", "content_hash", "status"]).to_pylist()
         valid = {(d["doc_id"], d["content_hash"]) for d in docs if d["status"] == "ok"}
-        pairs = self.chunks.search().select(["doc_id", "doc_hash"]).limit(None).to_arrow()
-        stale = {
-            doc_id
-            for doc_id, doc_hash in zip(
-                pairs.column("doc_id").to_pylist(), pairs.column("doc_hash").to_pylist(), strict=True
-            )
-            if (doc_id, doc_hash) not in valid
-        }
+        stale = {doc_id for doc_id, doc_hash in self._chunk_versions() if (doc_id, doc_hash) not in valid}
         if stale:
             log.warning("removing chunks of %d half-written documents", len(stale))
             id_list = ", ".join(f"'{_quote(i)}'" for i in stale)
             self.chunks.delete(f"doc_id IN ({id_list})")
             self.documents.delete(f"doc_id IN ({id_list}) AND status = 'ok'")
         return len(stale)
+
+    def _chunk_versions(self) -> set[tuple[str, str]]:
+        """The distinct (doc_id, doc_hash) pairs of the stored chunks, read in batches of
+        REPAIR_BATCH rows and made distinct in Arrow: one pair per document version, not per
+        passage (a million passages as Python strings held ~330 MB at every open)."""
+        versions: set[tuple[str, str]] = set()
+        reader = self.chunks.search().select(["doc_id", "doc_hash"]).limit(None).to_batches(REPAIR_BATCH)
+        for batch in reader:
+            distinct = (
+                pa.Table.from_batches([batch])
+                .select(["doc_id", "doc_hash"])
+                .group_by(["doc_id", "doc_hash"])
+                .aggregate([])
+            )
+            versions.update(
+                zip(distinct.column("doc_id").to_pylist(), distinct.column("doc_hash").to_pylist(), strict=True)
+            )
+        return versions
 
     def optimize(self, ann_min_passages: int | None = None) -> None:
         """Compact small writes, fold new rows into the indexes and drop old versions, so
