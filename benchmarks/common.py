@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import statistics
 from pathlib import Path
 
@@ -43,7 +42,10 @@ def cpu_variant() -> str:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS so far (VmHWM) in MB. Not getrusage's ru_maxrss: Linux keeps
+    that across exec, so a process started by a large parent reported the parent's peak (the
+    "2,607 MB" search process of session 7 was its parent's index runs)."""
+    return peak_rss_of_mb(os.getpid())
 
 
 def median(values: list[float]) -> float:

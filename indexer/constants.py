@@ -105,6 +105,15 @@ ANN_REFINE_FACTOR = 5
 the 8-bit scalar quantisation alone gave recall@50 0.982 at a million passages, 0.995 with
 this refine (nprobes 40); 10 gained nothing more and cost 3 ms."""
 
+INDEX_CACHE_BYTES = 512 * 2**20
+"""LanceDB's cache of opened indexes, for the whole process (its default is 6 GB, the
+metadata cache's 1 GB): room for a million passages' IVF-SQ index (389 MB) and the hot part
+of the full-text index. Over 12 small index runs at a million passages the indexing
+process held 0.9-1.0 GB with it, 1.05-1.14 GB with LanceDB's defaults (docs/benchmarks.md)."""
+
+METADATA_CACHE_BYTES = 128 * 2**20
+"""LanceDB's cache of file and fragment metadata, for the whole process."""
+
 # Reranking ----------------------------------------------------------------
 RERANK_MAX_PAIR_TOKENS = 1024
 """A pair's context is capped here (or at the model's trained context, if smaller): chunks

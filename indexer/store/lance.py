@@ -1,9 +1,13 @@
 """LanceDB storage: a documents table, a chunks table, and a small JSON file recording
 which embedding model made the vectors (a different model forces a re-index, never a mix).
 
-Writes replace whole documents: one ``merge_insert`` per batch swaps a document's chunks in a
-single commit, and its documents row is written after, so a crash in between leaves a row
-that the next run sees as changed and indexes again.
+Writes replace whole documents: a batch's passages are upserted by passage id (one commit),
+the document's passages past its new last one deleted (a second), and its documents row
+written after; a crash between any two leaves passages of a version no documents row
+describes, which ``repair`` removes when the store is next opened, and the file is indexed
+again. Both merges find rows through a B-tree index on ``chunk_id``: LanceDB's merge against
+a whole-table scan read every vector, +1.5 GB and 1.2 s for 250 passages in a million
+(``merge_insert`` with ``when_not_matched_by_source_delete``), against +20 MB and 0.1 s.
 
 A passage can be stored before it is embedded (keyword search first, vectors after): its
 ``vector`` is null and ``embedded`` false until ``fill_vectors`` writes the vector in place
@@ -14,6 +18,7 @@ slower flat pass over them), so a stored passage is found by BM25 at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -34,6 +39,8 @@ from indexer.constants import (
     ANN_NPROBES,
     ANN_REBUILD_GROWTH,
     ANN_REFINE_FACTOR,
+    INDEX_CACHE_BYTES,
+    METADATA_CACHE_BYTES,
 )
 from indexer.errors import StoreMismatch
 from indexer.store import ocr_words
@@ -211,7 +218,7 @@ class Store:
                 )
             log.warning("embedding model changed: clearing the index to rebuild it")
             self._drop_tables()
-        self.db = lancedb.connect(folder, read_consistency_interval=timedelta(0))
+        self.db = lancedb.connect(folder, read_consistency_interval=timedelta(0), session=_session())
         names = set(self.db.list_tables().tables) if hasattr(self.db, "list_tables") else set(self.db.table_names())
         self.documents = (
             self.db.open_table(DOCUMENTS)
@@ -421,6 +428,16 @@ class Store:
             return []
         return [_stored(row, float(row["_score"]), _vector(row["vector"])) for row in rows]
 
+    def ensure_id_index(self) -> None:
+        """Build the B-tree index on ``chunk_id`` that write() and fill_vectors() merge
+        through, once there are passages; optimize() folds later rows into it, and rows
+        outside it are still matched (a flat pass over them)."""
+        if self.chunks.count_rows() == 0 or any(i.columns == ["chunk_id"] for i in self.chunks.list_indices()):
+            return
+        from lancedb.index import BTree
+
+        self.chunks.create_index("chunk_id", config=BTree())
+
     def ensure_text_index(self) -> None:
         """Build the full-text index once; later runs fold new rows in with optimize()."""
         if self.chunks.count_rows() == 0:
@@ -439,6 +456,7 @@ class Store:
         if not indices:
             if self.chunks.count_rows() == 0:
                 return False
+            self.ensure_id_index()
             self.ensure_text_index()
             return True
         stats = self.chunks.index_stats(indices[0].name)
@@ -516,21 +534,29 @@ class Store:
         if vectors.shape != (len(chunks), self.dimension):
             raise ValueError(f"vectors of shape {vectors.shape} for {len(chunks)} passages of {self.dimension}")
         _check_finite(vectors)
-        flat = pa.array(vectors.astype(np.float32).reshape(-1), type=pa.float32())
+        wanted = {c.chunk_id: (i, c.doc_hash) for i, c in enumerate(chunks)}
+        id_list = ", ".join(f"'{_quote(chunk_id)}'" for chunk_id in wanted)
+        # Whole rows, as stored: LanceDB's merge of only some columns cannot use the chunk_id
+        # index (0.40.0 panics with one: "Incorrect number of arrays for StructArray"), and
+        # without it every vector in the table is read (+1 to 2.3 GB, 2.7 s for 512 rows in a
+        # million, docs/benchmarks.md).
+        stored = self.chunks.search().where(f"chunk_id IN ({id_list})").limit(None).to_arrow()
+        ids, hashes = stored.column("chunk_id").to_pylist(), stored.column("doc_hash").to_pylist()
+        same = [wanted[chunk_id][1] == doc_hash for chunk_id, doc_hash in zip(ids, hashes, strict=True)]
+        current = [wanted[chunk_id][0] for chunk_id, keep in zip(ids, same, strict=True) if keep]
+        if not current:
+            return 0
+        rows = stored.filter(pa.array(same, type=pa.bool_()))
         schema = chunks_schema(self.dimension)
-        rows = pa.Table.from_arrays(
-            [
-                pa.array([c.chunk_id for c in chunks], type=pa.string()),
-                pa.array([c.doc_hash for c in chunks], type=pa.string()),
-                pa.FixedSizeListArray.from_arrays(flat, self.dimension),
-                pa.array([True] * len(chunks), type=pa.bool_()),
-            ],
-            schema=pa.schema([schema.field(n) for n in ("chunk_id", "doc_hash", "vector", "embedded")]),
+        flat = pa.array(vectors[current].astype(np.float32).reshape(-1), type=pa.float32())
+        rows = rows.set_column(
+            rows.schema.get_field_index("vector"), "vector", pa.FixedSizeListArray.from_arrays(flat, self.dimension)
         )
+        rows = rows.set_column(rows.schema.get_field_index("embedded"), "embedded", pa.array([True] * len(current)))
         result = (
             self.chunks.merge_insert("chunk_id")
             .when_matched_update_all(where="target.doc_hash = source.doc_hash")
-            .execute(rows)
+            .execute(rows.select(schema.names).cast(schema))
         )
         return int(result.num_updated_rows)
 
@@ -556,19 +582,17 @@ class Store:
         """
         if not records:
             return
-        ids = [r.doc_id for r in records]
-        id_list = ", ".join(f"'{_quote(i)}'" for i in ids)
         rows = _chunk_table(records, chunks, vectors, self.dimension)
         if rows.num_rows:
-            (
-                self.chunks.merge_insert("chunk_id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .when_not_matched_by_source_delete(f"doc_id IN ({id_list})")
-                .execute(rows, on_bad_vectors="null")
+            self.chunks.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all().execute(
+                rows, on_bad_vectors="null"
             )
-        else:
-            self.chunks.delete(f"doc_id IN ({id_list})")
+        # Passage ids are the document's id and the ordinal, so the upsert replaced ordinals
+        # 0..n-1: what an older, longer version left is every ordinal from n on.
+        leftovers = " OR ".join(
+            f"(doc_id = '{_quote(r.doc_id)}' AND ordinal >= {len(chunks.get(r.doc_id, []))})" for r in records
+        )
+        self.chunks.delete(leftovers)
         doc_rows = pa.Table.from_pylist([_as_dict(r) for r in records], schema=documents_schema())
         self.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(doc_rows)
 
@@ -618,12 +642,22 @@ class Store:
         index if there is none, and the ANN vector index once ``ann_min_passages`` (default
         ANN_MIN_PASSAGES) passages have vectors (ensure_vector_index)."""
         started = time.perf_counter()
+        self.ensure_id_index()
         self.ensure_text_index()
         self.ensure_vector_index(ann_min_passages)
         # Versions older than a minute go; a search that started on one a moment ago still finishes.
         for table in (self.chunks, self.documents):
             table.optimize(cleanup_older_than=timedelta(minutes=1))
         log.debug("optimize took %.2f s", time.perf_counter() - started)
+
+
+@functools.cache
+def _session() -> Any:
+    """One LanceDB session (lancedb.Session) for every store this process opens, its caches
+    bounded (INDEX_CACHE_BYTES, METADATA_CACHE_BYTES)."""
+    import lancedb
+
+    return lancedb.Session(index_cache_size_bytes=INDEX_CACHE_BYTES, metadata_cache_size_bytes=METADATA_CACHE_BYTES)
 
 
 def _quote(value: str) -> str:
