@@ -285,7 +285,7 @@ def load(name: str) -> list[dict]:
 
 def compare(args: argparse.Namespace) -> None:
     scifact = load("scifact-dev")
-    books = {name: load(name) for name in ("books-choosing", "books-unseen") if name not in args.skip}
+    books = {name: load(name) for name in ("books-choosing", "books-unseen", "books-unseen-2") if name not in args.skip}
     print(f"Machine: {machine()}\n")
     rows = []
     for name, order in CONFIGS.items():
