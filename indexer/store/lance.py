@@ -588,11 +588,14 @@ class Store:
                 rows, on_bad_vectors="null"
             )
         # Passage ids are the document's id and the ordinal, so the upsert replaced ordinals
-        # 0..n-1: what an older, longer version left is every ordinal from n on.
-        leftovers = " OR ".join(
-            f"(doc_id = '{_quote(r.doc_id)}' AND ordinal >= {len(chunks.get(r.doc_id, []))})" for r in records
+        # 0..n-1: what an older, longer version left is every ordinal from n on. One term per
+        # passage count, so a batch of many small files stays a short filter.
+        by_count: dict[int, list[str]] = {}
+        for record in records:
+            by_count.setdefault(len(chunks.get(record.doc_id, [])), []).append(f"'{_quote(record.doc_id)}'")
+        self.chunks.delete(
+            " OR ".join(f"(ordinal >= {n} AND doc_id IN ({', '.join(ids)}))" for n, ids in by_count.items())
         )
-        self.chunks.delete(leftovers)
         doc_rows = pa.Table.from_pylist([_as_dict(r) for r in records], schema=documents_schema())
         self.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(doc_rows)
 
