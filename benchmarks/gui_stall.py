@@ -24,7 +24,16 @@ from benchmarks.common import MODELS, PDFS, machine, process_memory_mb, table
 
 
 class StallMeter:
+    """The longest gap between ticks of a 5 ms timer on the GUI thread, per phase; and, from
+    a watchdog thread, where the GUI thread's Python code was while a gap passed
+    STALL_SAMPLE_MS (the innermost frames of its stack; a stall in Qt's own C++ shows as the
+    Python line that called into Qt, or the event loop)."""
+
+    STALL_SAMPLE_MS = 50
+
     def __init__(self) -> None:
+        import threading
+
         from PySide6.QtCore import QTimer
 
         self.timer = QTimer(interval=5)
@@ -32,6 +41,10 @@ class StallMeter:
         self.last = time.perf_counter()
         self.worst = 0.0
         self.ticks = 0
+        self.where: dict[str, float] = {}
+        """'file:line function < …' -> the longest gap seen while the GUI thread was there (s)."""
+        self._gui = threading.get_ident()
+        threading.Thread(target=self._watch, daemon=True, name="stall-watchdog").start()
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -39,9 +52,30 @@ class StallMeter:
         self.last = now
         self.ticks += 1
 
+    def _watch(self) -> None:
+        import traceback
+
+        while True:
+            time.sleep(0.01)
+            gap = time.perf_counter() - self.last
+            if not self.timer.isActive() or gap * 1000 < self.STALL_SAMPLE_MS:
+                continue
+            frame = sys._current_frames().get(self._gui)
+            if frame is None:
+                continue
+            stack = traceback.extract_stack(frame)[-4:]
+            key = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+            self.where[key] = max(self.where.get(key, 0.0), gap)
+
     def phase(self) -> None:
         self.worst, self.ticks, self.last = 0.0, 0, time.perf_counter()
+        self.where = {}
         self.timer.start()
+
+    def culprits(self, top: int = 3) -> list[str]:
+        """The places the GUI thread was stuck longest in this phase, worst first."""
+        ranked = sorted(self.where.items(), key=lambda item: -item[1])[:top]
+        return [f"{gap * 1000:.0f} ms at {key}" for key, gap in ranked]
 
 
 def wait_for(app: object, signal: object, timeout_s: float) -> list[object]:
@@ -81,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     meter = StallMeter()
     results: dict[str, float] = {}
+    stuck: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         window, lanes, engines = build_window(AppPaths.from_base(Path(tmp)).ensure(), opener=lambda _: None)
         window.show()
@@ -91,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         engines.load(EngineOptions())
         wait_for(app, engines.ready, 120)
         results["load models"] = meter.worst
+        stuck["load models"] = meter.culprits()
         # The window pages LanceDB's code out after PAGE_OUT_IDLE_S (120 s) without a search
         # or an index run; the "idle" reading below comes after CONTEXT_IDLE_S, so the
         # benchmark shortens that wait to the same.
@@ -99,11 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         window.index_paths([Path(args.folder)])
         wait_for(app, window.indexing.finished, 1800)
         results["index folder"] = meter.worst
+        stuck["index folder"] = meter.culprits()
         meter.phase()
         window.search_field.setText(args.query)
         window.search_now()
         wait_for(app, window.searching.reranked, 120)
         results["reranked search"] = meter.worst
+        stuck["reranked search"] = meter.culprits()
         settle = QEventLoop()
         QTimer.singleShot(3000, settle.quit)
         settle.exec()
@@ -115,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             window.results.setCurrentIndex(window.model.index(paged[0]))
             rendered = wait_for(app, window.preview.shown, 60)[0]
             results["page preview"] = meter.worst
+            stuck["page preview"] = meter.culprits()
         else:
             print(f"no hit of {args.query!r} has a page: memory without a preview", file=sys.stderr)
         for label, wait_s in (("3 s after", 3.0), ("idle", CONTEXT_IDLE_S + 3.0)):
@@ -149,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "longest_stall_ms": results_ms,
+                    "stalled_at": stuck,
                     "idle_memory_mb": memory,
                     "preview": preview,
                     "machine": machine(),
@@ -159,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"Longest GUI-thread stall (5 ms timer), folder {args.folder}\nMachine: {machine()}\n")
     print(table(["phase", "longest stall ms", "goal"], [[k, f"{v:.1f}", "< 100"] for k, v in results_ms.items()]))
+    for phase, places in stuck.items():
+        for place in places:
+            print(f"  {phase}: {place}")
     print(f"\nPage preview open: {preview}")
     print(
         f"\nAfter the search, models loaded, preview open (MB); idle = {CONTEXT_IDLE_S + 4:.0f} s later, after the idle check:"

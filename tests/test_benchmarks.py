@@ -39,6 +39,7 @@ def test_gui_stall_benchmark_runs(tmp_path):
     shutil.copy(PDFS / "The-Man-Without-A-Body.pdf", folder)
     result = run("benchmarks/gui_stall.py", str(folder), "--query", "sending a man by telegraph")
     assert set(result["longest_stall_ms"]) == {"load models", "index folder", "reranked search", "page preview"}
+    assert set(result["stalled_at"]) == set(result["longest_stall_ms"])  # where each phase stalled, if it did
     assert result["preview"]["page"].startswith("The-Man-Without-A-Body.pdf page ")
     assert result["preview"]["cached_pages_mb"] > 0
     memory = result["idle_memory_mb"]
