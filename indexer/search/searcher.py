@@ -107,9 +107,9 @@ class Searcher:
         self.reranker_problem = reranker_problem
         self.notices = notices
         self.priority = SearchFirst()
+        """Shared with the engine's Indexer (Engine sets one for both): a rerank goes first."""
         self.activity = Activity()
         """When a search last ran (the window's idle check reads it)."""
-        """Shared with the engine's Indexer (Engine sets one for both): a rerank goes first."""
 
     @property
     def topic_gate(self) -> Bounds | None:
