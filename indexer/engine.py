@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from indexer.cancel import NEVER, CancelToken
 from indexer.constants import PAGE_OUT_IDLE_S
 from indexer.errors import QuarryError
 from indexer.ingest.pipeline import Indexer
@@ -22,7 +24,8 @@ from indexer.models.setup import ModelSetup
 from indexer.paths import AppPaths
 from indexer.runtime.hardware import Hardware, Placement
 from indexer.runtime.supervisor import InferenceWorker
-from indexer.search.searcher import Searcher
+from indexer.search import selfcheck
+from indexer.search.searcher import GUARD_POWER, Searcher
 from indexer.settings import Settings
 from indexer.store.lance import Store
 
@@ -141,6 +144,27 @@ class Engine:
     @property
     def reranker_problem(self) -> str:
         return self.searcher.reranker_problem
+
+    def check_reranker(
+        self, cancel: CancelToken = NEVER, progress: Callable[[int, int], None] | None = None
+    ) -> selfcheck.Finding | None:
+        """Measure the reranker on this collection (indexer.search.selfcheck), or resume a check
+        a kill or a cancel left, and use its finding from the next search on. None without a
+        reranker or with nothing embedded yet. Background work: a search starting stops its
+        rerank, which is then done again. Raises Cancelled (the work so far is kept)."""
+        if self.reranker is None or self.store.passage_counts().vectors == 0:
+            return None
+        finding = selfcheck.run(
+            self.searcher,
+            self.store.folder,
+            self.searcher.reranker_id,
+            self.embedder.fingerprint,
+            GUARD_POWER,
+            cancel,
+            progress,
+        )
+        self.searcher.reload_finding()
+        return finding
 
     def release_idle(self, idle_s: float) -> list[str]:
         """Free the memory of models unused for ``idle_s`` seconds (they reload on next use),

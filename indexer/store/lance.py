@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import logging
+import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -478,6 +479,31 @@ class Store:
             .to_pylist()
         )
         return sorted((_stored(r, 0.0) for r in rows), key=lambda c: c.ordinal)
+
+    def chunk_by_id(self, chunk_id: str) -> StoredChunk | None:
+        """The stored passage with this id, with its vector (None until embedded), or None."""
+        rows = (
+            self.chunks.search()
+            .where(f"chunk_id = '{_quote(chunk_id)}'")
+            .select([*_CHUNK_COLUMNS, "vector"])
+            .limit(1)
+            .to_arrow()
+            .to_pylist()
+        )
+        return _stored(rows[0], 0.0, _vector(rows[0]["vector"])) if rows else None
+
+    def sample_passages(self, n: int, seed: int) -> list[StoredChunk]:
+        """Up to ``n`` embedded passages at random row positions, the same ones for the same
+        seed and table (the reranker self-check's sample, indexer.search.selfcheck); without
+        vectors, text only."""
+        total = self.chunks.count_rows()
+        if total == 0 or n <= 0:
+            return []
+        positions = sorted(random.Random(seed).sample(range(total), min(n, total)))
+        rows = self.chunks.take_offsets(positions).select([*_CHUNK_COLUMNS, "embedded"]).to_arrow().to_pylist()
+        picked = [_stored(r, 0.0) for r in rows if r["embedded"]]
+        random.Random(seed).shuffle(picked)  # documents are stored in runs: mix them
+        return picked
 
     def chunks_with_hash(self, content_hash: str) -> tuple[list[StoredChunk], np.ndarray] | None:
         """The stored passages and vectors of any document with this content hash (a file
