@@ -24,7 +24,7 @@ from indexer.search.searcher import SearchOptions
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEVICES = ("auto", "cpu", "gpu")
 DEFAULT_DEADLINE_S = 2.0
 DEFAULT_IDLE_UNLOAD_MIN = 10
@@ -95,7 +95,19 @@ def _v1_to_v2(old: dict[str, Any]) -> dict[str, Any]:
     return new
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(old: dict[str, Any]) -> dict[str, Any]:
+    """Version 2's minimum score was on the rerank × topic scale; version 3's is on the
+    calibrated score's (indexer.search.calibration), where the old number means something
+    else: it goes back to the default."""
+    new = dict(old)
+    if "min_score" in new:
+        log.info("settings: the minimum score is now the strong-match threshold of the calibrated score; reset to %s", MIN_SCORE)
+        new.pop("min_score")
+    new["version"] = 3
+    return new
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 ENDPOINTS = {"reranker_endpoint": "reranker", "embedder_endpoint": "embedder"}
 
 
@@ -181,7 +193,13 @@ def load(path: Path) -> Loaded:
         log.warning("settings file %s unusable (%s); using defaults", path, exc)
         return Loaded(Settings(), f"Your settings file could not be read ({exc}); {where} and the defaults are in use.")
     if raw.get("version") != SCHEMA_VERSION:
-        save(path, settings)  # write the migrated form once
+        # Write the migrated form once, the file as it was kept beside it (0600, like it).
+        backup = path.with_name(f"{path.name}.v{raw.get('version', 1)}-backup")
+        try:
+            write_text_atomic(backup, path.read_text(encoding="utf-8"), mode=0o600)
+        except OSError as exc:
+            log.warning("the old settings file could not be kept as %s: %s", backup.name, exc)
+        save(path, settings)
     return Loaded(settings)
 
 

@@ -165,9 +165,9 @@ class Hit:
 
     rank: int
     score: float | None
-    """The score shown to people, 0..1: the rerank score times the topic weight, or the
-    first-stage similarity when nothing was reranked; None for a candidate a reranking deadline
-    left unscored ("not reranked")."""
+    """The score shown to people: the calibrated chance, 0..1, that the hit answers the query
+    (indexer.search.calibration), the same scale before and after reranking, decreasing down
+    the list. None only under a comparison ranking of `quarry eval` for an unscored hit."""
     path: str
     page: int | None
     snippet: str
@@ -189,9 +189,14 @@ class Hit:
     topic_weight: float = 1.0
     """What the topic check multiplied the rerank score by (indexer.search.topic), 0..1."""
     strong: bool = False
-    """Reranked and scoring at least the minimum score."""
+    """The score reaches the strong-match threshold (SearchOptions.min_score)."""
     ocr: bool = False
     """The passage (and so the snippet) is text recognised by OCR from a scanned page or image."""
+    strength: str = ""
+    """The word beside the score: 'strong', 'possible' or 'weak' (indexer.search.calibration)."""
+    rerank_weight: float = 0.0
+    """The reranker's weight in this query's final fusion: the collection's (self-check) times
+    the per-query guard; 0 when the first-stage order stands."""
 
     @property
     def where(self) -> str:
@@ -239,14 +244,21 @@ class SearchResult:
     reranker: str = ""
     """The reranker model that ordered the hits, if one did."""
     weak: bool = False
-    """Reranked, and no hit reaches the minimum score: the closest passages, not answers
-    ("No strong matches — closest passages")."""
+    """No hit is a strong match (the first hit, the best, is under the threshold): the
+    closest passages, not answers ("No strong matches — closest passages")."""
     min_score: float = 0.0
-    """The minimum score the hits were labelled with."""
+    """The strong-match threshold the hits were labelled with."""
     vectors_ready: float = 1.0
     """Share of the index's passages with vectors when this search ran, 0..1. Below 1 (an
     embedding backfill running or interrupted), BM25 found what it could among every
     passage, vector search only among the embedded ones."""
+    reranked: bool = False
+    """The reranker scored (some of) the candidates."""
+    complete: bool = True
+    """Every candidate that was to be reranked was; False when a deadline cut the rerank
+    (the rest kept their first-stage places; the window finishes it in the background)."""
+    check: str = ""
+    """What the reranker self-check found on this collection, in words."""
 
     @property
     def readiness(self) -> str:

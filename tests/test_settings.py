@@ -33,6 +33,17 @@ def test_version_1_is_migrated_and_rewritten(tmp_path):
     assert loaded.settings.candidates == 25 and loaded.settings.reranker == "mine.gguf"
     on_disk = json.loads(path.read_text())
     assert on_disk["version"] == SCHEMA_VERSION and "top_n" not in on_disk
+    backup = tmp_path / "settings.json.v1-backup"
+    assert json.loads(backup.read_text())["top_n"] == 25, "the file as it was is kept before the upgrade"
+
+
+def test_version_2_minimum_score_goes_back_to_the_default(tmp_path):
+    # Version 2's minimum score was on the rerank × topic scale; the calibrated score's is another.
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"version": 2, "min_score": 0.2, "results": 7}))
+    loaded = settings.load(path).settings
+    assert loaded.min_score == Settings().min_score == 0.5 and loaded.results == 7
+    assert json.loads((tmp_path / "settings.json.v2-backup").read_text())["min_score"] == 0.2
 
 
 @pytest.mark.parametrize(
@@ -42,7 +53,7 @@ def test_version_1_is_migrated_and_rewritten(tmp_path):
         "[1, 2, 3]",
         json.dumps({"version": 2, "candidates": "many"}),
         json.dumps({"version": 2, "device": "tpu"}),
-        json.dumps({"version": 2, "min_score": 7}),
+        json.dumps({"version": 3, "min_score": 7}),
         json.dumps({"version": 99}),
         "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
     ],

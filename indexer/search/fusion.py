@@ -75,6 +75,35 @@ def agreement(rerank_scores: Sequence[float | None], topic_weights: Sequence[flo
     return sum(w for _, w in scored) / len(scored) if scored else 1.0
 
 
+def rerank_ranks(strengths: Sequence[float | None]) -> list[int]:
+    """1-based rank of each candidate in the reranker's vote: the scored by their strength,
+    highest first; then the unscored (None) in the order given (first-stage order)."""
+    out = ranks(strengths)
+    scored = sum(r is not None for r in out)
+    tail = iter(range(scored + 1, len(out) + 1))
+    return [r if r is not None else next(tail) for r in out]
+
+
+def effective_weight(
+    rerank_weight: float, rerank_scores: Sequence[float | None], topic_weights: Sequence[float], power: float
+) -> float:
+    """The reranker's vote in the final fusion for one query: the collection's weight (from
+    the self-check, indexer.search.selfcheck; DEFAULT_RERANK_WEIGHT before one) times the
+    per-query guard, agreement ** power (`agreement`: does the embedder vouch for what the
+    reranker likes best)."""
+    if rerank_weight <= 0:
+        return 0.0
+    return rerank_weight * agreement(rerank_scores, topic_weights) ** power
+
+
+def relative_keys(keys: Sequence[float], weight: float, k: int = 10) -> list[float]:
+    """Each 'rrf' key as a share of the best a candidate can get (first in both votes):
+    (weight + 1) / (k + 1). 1 for a candidate both orders put first; it falls with the
+    candidate's places, the same way for any weight."""
+    best = (weight + 1.0) / (k + 1.0)
+    return [key / best for key in keys]
+
+
 def unscored_as_none(raw_scores: Sequence[float]) -> list[float | None]:
     """A reranker's scores with NaN (a pair not scored by its deadline) as None."""
     return [None if math.isnan(s) else s for s in raw_scores]
@@ -119,8 +148,11 @@ def fuse(
     alpha: float = 0.5,
     power: float = 2.0,
 ) -> list[float | None]:
-    """The sort key of each candidate, higher first; None where the reranker gave no score
-    (a deadline cut): those go below every scored candidate, in first-stage order.
+    """The sort key of each candidate, higher first. Under 'rrf' every candidate has one: a
+    candidate a deadline left unscored ranks, in the reranker's vote, after every scored one
+    (in first-stage order), so it keeps its first-stage place among its neighbours instead of
+    dropping to the bottom. Under the other rankings an unscored candidate's key is None: those
+    go below every scored candidate, in first-stage order.
 
     'rrf' (the default ranking): rerank_weight × agreement**power / (k + rank by rerank×topic)
     + 1 / (k + first-stage rank). With k=10, weight 5 and power 2, chosen by the worst case
@@ -135,11 +167,10 @@ def fuse(
     if ranking == "blend":
         return [None if s is None else blend(s, r) for s, r in zip(rerank_scores, first_stage_ranks, strict=True)]
     if ranking == "rrf":
-        by_rerank = ranks(strengths)
-        weight = rerank_weight * agreement(rerank_scores, topic_weights) ** power
+        weight = effective_weight(rerank_weight, rerank_scores, topic_weights, power)
         return [
-            None if rr is None else weight / (k + rr) + 1.0 / (k + fr)
-            for rr, fr in zip(by_rerank, first_stage_ranks, strict=True)
+            weight / (k + rr) + 1.0 / (k + fr)
+            for rr, fr in zip(rerank_ranks(strengths), first_stage_ranks, strict=True)
         ]
     if ranking == "interp":
         return [

@@ -29,7 +29,18 @@ from indexer.models.endpoints.embed import EndpointEmbedder
 from indexer.models.endpoints.http import EndpointError
 from indexer.models.endpoints.rerank import EndpointReranker
 from indexer.models.rerank import Reranker
-from indexer.search.fusion import RANKINGS, final_order, final_scores, rrf, unscored_as_none
+from indexer.search import calibration, selfcheck
+from indexer.search.fusion import (
+    RANKINGS,
+    effective_weight,
+    final_scores,
+    fuse,
+    mmr,
+    order_by_keys,
+    relative_keys,
+    rrf,
+    unscored_as_none,
+)
 from indexer.search.passage_window import rerank_text
 from indexer.search.snippets import make_snippet
 from indexer.search.topic import Bounds, TopicCheck
@@ -44,6 +55,18 @@ _first_stage_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quarry
 
 DEFAULT_RANKING = "rrf"
 """Chosen by the worst case over SciFact dev and the book questions (docs/quality.md)."""
+
+DEFAULT_RERANK_WEIGHT = 5.0
+"""The reranker's weight in the final fusion on a collection its self-check has not measured
+yet (indexer.search.selfcheck): session 5's choice, 5 × agreement ** GUARD_POWER."""
+
+GUARD_POWER = 2.0
+"""The per-query guard on the reranker's vote: its weight is multiplied by agreement ** this
+(indexer.search.fusion.agreement), so a query whose reranked favourites the embedder finds off
+topic keeps the first stage's order even where the collection's weight is high."""
+
+FUSION_K = 10
+"""The 'rrf' ranking's k (indexer.search.fusion.fuse)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +91,9 @@ class SearchOptions:
     rerank_window: int = RERANK_WINDOW_WORDS
     """Words of each passage the reranker reads, centred on the query's words
     (indexer.search.passage_window); 0: the whole passage."""
+    diversity: float = 0.0
+    """0..1: maximal marginal relevance over the final order (indexer.search.fusion.mmr), a hit
+    that repeats the words of those above it moving down; 0 (the default) leaves the order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +136,37 @@ class Searcher:
         """Shared with the engine's Indexer (Engine sets one for both): a rerank goes first."""
         self.activity = Activity()
         """When a search last ran (the window's idle check reads it)."""
+        self.finding: selfcheck.Finding | None = selfcheck.load(store.folder)
+        """The reranker self-check's finding on this collection (indexer.search.selfcheck),
+        read when the searcher is made; ``reload_finding`` reads it again after a check."""
+
+    def reload_finding(self) -> None:
+        self.finding = selfcheck.load(self.store.folder)
+
+    @property
+    def reranker_id(self) -> str:
+        """What the self-check's finding is keyed by: the reranker file's identity (path, size,
+        time), or a remote reranker's name."""
+        return selfcheck.reranker_identity(self.reranker)
+
+    def collection_weight(self) -> float | None:
+        """The reranker's weight on this collection from a current, finished self-check; None
+        before one (DEFAULT_RERANK_WEIGHT is used)."""
+        if self.reranker is None:
+            return None
+        passages = self.store.passage_counts().vectors
+        return selfcheck.weight_for(self.finding, self.reranker_id, self.embedder.fingerprint, passages)
+
+    def check_line(self) -> str:
+        """What the self-check found, in words ('' without a reranker)."""
+        if self.reranker is None:
+            return ""
+        passages = self.store.passage_counts().vectors
+        if self.finding is None or not selfcheck.current(
+            self.finding, self.reranker_id, self.embedder.fingerprint, passages
+        ):
+            return "reranker self-check: not measured on this collection yet (the default weighting is used)"
+        return self.finding.describe()
 
     @property
     def topic_gate(self) -> Bounds | None:
@@ -247,11 +304,13 @@ class Searcher:
         if options.ranking not in RANKINGS:
             raise ValueError(f"unknown ranking {options.ranking!r}")
         method, notice = options.mode, ""
-        order = list(range(len(found)))
+        ranks_ = [c.rank for c in found]
         scores: list[float | None] = [None] * len(found)
         strengths: list[float | None] = [None] * len(found)
-        weights = [1.0] * len(found)
-        reranked = False
+        weights = self.topic_weights(query, found, options.topic_gate)
+        keys: list[float | None] = [1.0 / (FUSION_K + r) for r in ranks_]  # the first stage's own order
+        vote = 0.0  # the reranker's weight in the fusion for this query
+        reranked = complete = False
         if options.rerank and found:
             if self.reranker is None:
                 notice = self.reranker_problem or "no reranker model: results are in first-stage order"
@@ -271,48 +330,56 @@ class Searcher:
                     log.exception("reranking failed")
                     notice = f"reranking failed ({exc}); results are in first-stage order"
                 else:
-                    reranked = True
+                    reranked, complete = True, result.complete
                     scores = unscored_as_none(result.scores)
-                    weights = self.topic_weights(query, found, options.topic_gate)
                     strengths = final_scores(scores, weights)
-                    # Scored candidates first, by the fused key; then the unscored, in first-stage order.
-                    order = final_order(options.ranking, [c.rank for c in found], scores, weights)
+                    measured = self.collection_weight()
+                    weight = DEFAULT_RERANK_WEIGHT if measured is None else measured
+                    keys = fuse(
+                        options.ranking, ranks_, scores, weights, k=FUSION_K, rerank_weight=weight, power=GUARD_POWER
+                    )
+                    vote = effective_weight(weight, scores, weights, GUARD_POWER)
                     method = f"{options.mode} + {self.reranker.method}" + (
                         "" if options.ranking == DEFAULT_RANKING else f" ({options.ranking})"
                     )
+                    if measured == 0.0:
+                        method += " (first-stage order kept: the self-check found no gain here)"
                     if not result.complete:
                         done = sum(s is not None for s in scores)
                         notice = f"reranking stopped at its deadline after {done} of {len(found)} candidates"
                         if result.notice:
                             notice += f" ({result.notice})"
                 timings["rerank"] = (time.perf_counter() - t0) * 1000
-        hits: list[Hit] = []
+        order = order_by_keys(keys)
+        if options.diversity > 0:
+            order = mmr(order, [c.chunk.text for c in found], len(order), options.diversity)
+            method += f" + diversity {options.diversity:g}"
+        calibrated = options.ranking == DEFAULT_RANKING or not reranked
+        places = relative_keys([k or 0.0 for k in keys], vote if reranked else 0.0, FUSION_K)
+        picked: list[int] = []
         pages: set[tuple[str, int | None]] = set()
         for i in order:
-            candidate = found[i]
-            page = (candidate.chunk.path, candidate.chunk.page)
+            page = (found[i].chunk.path, found[i].chunk.page)
             if page in pages:
                 continue  # several passages of one page: the best placed one stands for it
             pages.add(page)
-            strength = strengths[i]
-            if reranked:
-                shown = strength  # None: not reranked (deadline), no number on the rerank scale
-            else:
-                shown = max(0.0, min(1.0, candidate.similarity))
-            hits.append(
-                self._hit(
-                    query,
-                    candidate,
-                    len(hits) + 1,
-                    shown,
-                    scores[i],
-                    weights[i],
-                    reranked and strength is not None and strength >= options.min_score,
-                )
-            )
-            if len(hits) == options.k:
+            picked.append(i)
+            if len(picked) == options.k:
                 break
-        weak = reranked and bool(hits) and not any(h.strong for h in hits)
+        topicality, rerank_evidence = calibration.query_evidence(
+            [weights[i] for i in picked], [strengths[i] for i in picked], vote / (vote + 1.0)
+        )
+        hits: list[Hit] = []
+        for i in picked:
+            if calibrated:
+                shown: float | None = calibration.relevance(places[i], topicality, rerank_evidence)
+            else:  # a comparison ranking (quarry eval): its own strength, no calibration
+                shown = strengths[i]
+            strong = shown is not None and shown >= options.min_score
+            hits.append(
+                self._hit(query, found[i], len(hits) + 1, shown, scores[i], weights[i], strong, options.min_score, vote)
+            )
+        weak = bool(hits) and not hits[0].strong
         if self.notices is not None and options.rerank:  # shown with the final order, once
             notice = "; ".join(n for n in (*self.notices(), notice) if n)
         timings["total"] = (time.perf_counter() - started) * 1000
@@ -327,6 +394,9 @@ class Searcher:
             weak=weak,
             min_score=options.min_score,
             vectors_ready=self.vectors_ready(),
+            reranked=reranked,
+            complete=complete or not options.rerank or self.reranker is None,
+            check=self.check_line() if options.rerank else "",
         )
 
     def vectors_ready(self) -> float:
@@ -358,6 +428,8 @@ class Searcher:
         rerank_score: float | None,
         topic_weight: float,
         strong: bool,
+        threshold: float,
+        vote: float,
     ) -> Hit:
         chunk = candidate.chunk
         return Hit(
@@ -381,4 +453,6 @@ class Searcher:
             topic_weight=topic_weight,
             strong=strong,
             ocr=chunk.ocr,
+            strength=calibration.strength(score, threshold) if score is not None else "",
+            rerank_weight=vote,
         )
