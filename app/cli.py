@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="folders or files; none re-indexes the known folders")
     p.add_argument("--include", action="append", default=[], help="glob of files to include (repeatable)")
     p.add_argument("--exclude", action="append", default=[], help="glob of files or folders to leave out")
+    p.add_argument(
+        "--no-check", action="store_true", help="skip the reranker self-check on this collection after the run"
+    )
 
     p = sub.add_parser("watch", help="index folders, then keep the index in step with changes until Ctrl+C")
     p.add_argument("paths", nargs="*", help="folders; none watches the known folders")
@@ -42,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--min-score",
         type=float,
-        help="reranked hits under this are weak, 0..1; nothing is hidden for it (default: settings, 0.2)",
+        help="hits whose score (the calibrated chance of an answer, 0..1) is under this are not strong;"
+        " nothing is hidden for it (default: settings, 0.5)",
+    )
+    p.add_argument("--explain", action="store_true", help="per hit: BM25 and vector ranks, rerank score, weight, score")
+    p.add_argument(
+        "--diversity", type=float, default=None, help="0..1: trade relevance for variety among the hits (MMR; default 0)"
     )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
@@ -183,7 +192,26 @@ def cmd_index(args: argparse.Namespace, paths: Any) -> int:
     print(f"{report.summary()} — {report.chunks_embedded} chunks embedded in {report.seconds:.1f} s", file=sys.stderr)
     for skipped in report.skipped:
         print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    if not args.no_check and not report.cancelled and args.saved.use_reranker:
+        _check_reranker(engine, args)
     return 0
+
+
+def _check_reranker(engine: Any, args: argparse.Namespace) -> None:
+    """The reranker self-check after an index run (indexer.search.selfcheck): resumed if a
+    kill left it, skipped while its finding is current."""
+    problem = engine.switch_reranker(args.reranker or args.saved.reranker, True, args.saved.reranker_endpoint)
+    if problem:
+        print(f"note: no reranker self-check: {problem}", file=sys.stderr)
+        return
+
+    def show(done: int, total: int) -> None:
+        if sys.stderr.isatty() or done == total or done % 8 == 0:
+            print(f"\rchecking the reranker on this collection: {done} of {total}", end="", file=sys.stderr)
+
+    finding = engine.check_reranker(progress=show)
+    if finding is not None:
+        print(f"\n{finding.describe()}", file=sys.stderr)
 
 
 def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
@@ -227,15 +255,15 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
 
 def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
-    from indexer.search.searcher import SearchOptions
 
     saved = args.saved
     engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False))
-    options = SearchOptions(
-        k=args.k or saved.results,
-        candidates=args.n or saved.candidates,
+    options = replace(
+        saved.search_options(),
+        deadline_s=None,  # a command waits for the whole rerank; the window has the deadline
         rerank=not args.no_rerank,
-        min_score=saved.min_score if args.min_score is None else args.min_score,
+        **{k: v for k, v in (("k", args.k), ("candidates", args.n), ("min_score", args.min_score)) if v is not None},
+        **({"diversity": args.diversity} if args.diversity is not None else {}),
     )
     result = engine.searcher.search(args.query, options)
     if args.json:
@@ -255,11 +283,22 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
         print(f"No strong matches — closest passages (none scored {result.min_score:.2f} or more):")
     for hit in result.hits:
         where = f"{hit.path} ({hit.where})" if hit.where else hit.path
-        score = "not reranked" if hit.score is None else f"{hit.score:.3f}"
+        score = "—" if hit.score is None else f"{hit.score:.2f} {hit.strength}"
         print(f"{hit.rank:>2}. {score}  {where}")
         print(f"    {hit.snippet}")
+        if args.explain:
+            print(f"    why: {explain(hit)}")
     print(f"({result.method}, {result.timings_ms['total']:.0f} ms)", file=sys.stderr)
+    if result.check:
+        print(f"({result.check})", file=sys.stderr)
     return 0
+
+
+def explain(hit: Any) -> str:
+    """Every number that placed a hit, in one line (the window's details pane says the same)."""
+    from indexer.search.explain import explain_hit
+
+    return explain_hit(hit)
 
 
 def result_json(result: Any) -> dict[str, Any]:
@@ -271,10 +310,14 @@ def result_json(result: Any) -> dict[str, Any]:
         "min_score": result.min_score,
         "vectors_ready": round(result.vectors_ready, 4),
         "readiness": result.readiness,
+        "reranked": result.reranked,
+        "complete": result.complete,
+        "check": result.check,
         "hits": [
             {
                 "rank": h.rank,
                 "score": None if h.score is None else round(h.score, 6),
+                "strength": h.strength,
                 "reranked": h.rerank_score is not None,
                 "strong": h.strong,
                 "path": h.path,
@@ -288,6 +331,8 @@ def result_json(result: Any) -> dict[str, Any]:
                 "first_stage_score": round(h.first_stage_score, 6),
                 "rerank_score": None if h.rerank_score is None else round(h.rerank_score, 6),
                 "topic_weight": round(h.topic_weight, 4),
+                "rerank_weight": round(h.rerank_weight, 4),
+                "passage_id": h.chunk_id,
             }
             for h in result.hits
         ],

@@ -6,8 +6,10 @@ calls llama.cpp, LanceDB or pypdf; these do, on lanes."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -21,6 +23,8 @@ from indexer.paths import AppPaths
 from indexer.search.searcher import SearchOptions
 from indexer.store.lance import StoredChunk
 from indexer.types import Hit, IndexReport, Progress, SearchResult
+
+log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1
 """Progress reaches the GUI at most ten times a second."""
@@ -59,6 +63,7 @@ class IndexService(QObject):
     # {"folders": {root: (documents, chunks)}, "documents", "chunks", "skipped", "passages": PassageCounts}
     stats = Signal(dict)
     folders_changed = Signal(list)  # roots with changes on disk (from the watcher's thread)
+    checked = Signal(str)  # what the reranker self-check found, in words
 
     def __init__(self, engines: EngineService, lanes: Lanes) -> None:
         super().__init__()
@@ -132,7 +137,26 @@ class IndexService(QObject):
             last[0], last[1] = now, p.stage
             self.progress.emit(p)
 
-        return engine.indexer.run(paths, cancel, on_progress)
+        report = engine.indexer.run(paths, cancel, on_progress)
+        if not report.cancelled:
+            self._check_reranker(engine, cancel)
+        return report
+
+    def _check_reranker(self, engine: Engine, cancel: CancelToken) -> None:
+        """The reranker self-check after an index run (indexer.search.selfcheck), on the index
+        lane: a search stops its rerank and goes first. Skipped while its finding is current;
+        a cancel or a close keeps what it measured, and the next run resumes it."""
+        try:
+            finding = engine.check_reranker(cancel, lambda done, total: self.progress.emit(
+                Progress("checking", done, total, "", done, total, "checking the reranker")
+            ))
+        except Cancelled:
+            return
+        except QuarryError as exc:  # a reranker that fails is reported by searching; not here
+            log.warning("reranker self-check stopped: %s", exc)
+            return
+        if finding is not None:
+            self.checked.emit(finding.describe())
 
     def _finished(self, report: IndexReport) -> None:
         self.running = False
@@ -252,3 +276,11 @@ class SearchService(QObject):
             self.first_stage.emit(generation, final)
         elif final is not shown[0]:
             self.reranked.emit(generation, final)
+            if not final.complete:
+                # The deadline cut the rerank: the list shown keeps the unscored candidates in
+                # their first-stage places; finish it now (scores already made come from the
+                # cache) and refine the list once more, unless a newer search came.
+                rest = engine.searcher.search(query, replace(options, deadline_s=None), cancel)
+                if cancel.cancelled:
+                    raise Cancelled("a newer search replaced this one")
+                self.reranked.emit(generation, rest)

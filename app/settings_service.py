@@ -23,6 +23,7 @@ from indexer.cancel import CancelToken
 from indexer.engine import Engine, EngineOptions
 from indexer.errors import QuarryError
 from indexer.models.catalogue import CatalogueEntry
+from indexer.models.check import CheckReport, check_reranker
 from indexer.models.download import download
 from indexer.models.endpoints.config import Endpoint
 from indexer.models.gguf_info import validate
@@ -133,6 +134,29 @@ class SettingsService(QObject):
             raise QuarryError(f"{path.name}: {exc.strerror or exc}") from exc
         self._refresh_models()
         return path
+
+    def check_separation(
+        self,
+        wanted: str,
+        done: Callable[[CheckReport], None],
+        failed: Callable[[BaseException], None],
+    ) -> None:
+        """Load the reranker ``wanted`` (a file name or path) on the models lane and run the
+        built-in relevant/irrelevant check (indexer.models.check) on it; then, on the GUI
+        thread, ``done(report)`` or ``failed(exc)`` (the model is missing or refused, or a bug)."""
+
+        def work() -> CheckReport:
+            engine = self.engines.engine
+            if engine is None:
+                raise QuarryError("the models are still loading")
+            engine.refresh_models()
+            reranker = engine.setup.reranker(wanted, bf16_copy=False)
+            try:
+                return check_reranker(reranker)
+            finally:
+                reranker.close()
+
+        self.lanes.run("models", work, done, failed, what=f"checking {Path(wanted).name}")
 
     def download(
         self,

@@ -6,6 +6,13 @@ questions (out of its domain), from rerank scores computed once and cached.
     python benchmarks/ranking.py collect-beir --basedir DIR ../shared/data/scifact
     python benchmarks/ranking.py compare
     python benchmarks/ranking.py compare-windows books-choosing scifact-train-100 --windows 0 64 128
+    python benchmarks/ranking.py collect-books --basedir DIR --pdfs BOOKS3 --collection books3 SETS
+    python benchmarks/ranking.py calibrate
+
+`--selfcheck` (collect-*) also runs the reranker self-check (indexer.search.selfcheck) on the
+collection and caches its records as `<collection>-selfcheck.json`; `compare` then scores the
+self-check's weight per collection, and `calibrate` fits the shown score
+(indexer.search.calibration) on the choosing sets.
 
 `collect-*` run the first stage (hybrid, with BM25 and vector ranks) and the reranker over its
 top candidates once per query, and write them to .cache/ranking/ (git-ignored); `compare`
@@ -78,15 +85,32 @@ def _record(searcher: Searcher, reranker, query: str, depth: int, candidates: in
     }
 
 
+def run_selfcheck(searcher: Searcher, collection: str) -> None:
+    """The reranker self-check on the searcher's collection, its finding cached for compare."""
+    from indexer.search import selfcheck
+
+    t0 = time.perf_counter()
+    finding = selfcheck.run(searcher, searcher.store.folder, searcher.reranker_id, searcher.embedder.fingerprint, 2.0)
+    log.info("%s self-check: %s (%.1f s)", collection, finding.describe(), time.perf_counter() - t0)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / f"{collection}-selfcheck.json").write_text(
+        (searcher.store.folder / selfcheck.FILE_NAME).read_text("utf-8"), "utf-8"
+    )
+
+
 def collect_books(args: argparse.Namespace) -> None:
     from indexer.ingest.pipeline import Indexer
     from indexer.store.lance import Store
 
     embedder, reranker = _models(args.basedir)
-    store = Store(args.basedir / "books-index", embedder.dimension, embedder.fingerprint)
+    folder = args.basedir / ("books-index" if args.collection == "pdfs" else f"{args.collection}-index")
+    store = Store(folder, embedder.dimension, embedder.fingerprint)
+    t0 = time.perf_counter()
     report = Indexer(store, embedder).run([args.pdfs])
-    log.info("books index: %s", report.summary())
+    log.info("%s index: %s (%.1f s)", args.collection, report.summary(), time.perf_counter() - t0)
     searcher = Searcher(store, embedder, reranker)
+    if args.selfcheck:
+        run_selfcheck(searcher, args.collection)
     CACHE.mkdir(parents=True, exist_ok=True)
     for set_file in args.sets:
         rows = [json.loads(line) for line in set_file.read_text("utf-8").splitlines() if line.strip()]
@@ -112,6 +136,10 @@ def collect_beir(args: argparse.Namespace) -> None:
         index_corpus(dataset, store, embedder)
         (store_dir / "complete").write_text("ok")
     searcher = Searcher(store, embedder, reranker)
+    if args.selfcheck:
+        run_selfcheck(searcher, folder.name)
+        if not args.queries:
+            return
     CACHE.mkdir(parents=True, exist_ok=True)
     if args.off_topic:
         from benchmarks.topic_queries import (
@@ -369,6 +397,186 @@ def weak_count(records: list[dict], order: Order, min_score: float = 0.2) -> int
     return weak
 
 
+# -- the reranker self-check per collection, and the shown score ---------------------------------
+def collection_of(name: str) -> str:
+    """The collection a cached query set searches: its self-check's name."""
+    if name.startswith("scifact"):
+        return "scifact"
+    if name.startswith("books3"):
+        return "books3"
+    return "pdfs"
+
+
+def finding_records(collection: str) -> list[dict]:
+    path = CACHE / f"{collection}-selfcheck.json"
+    if not path.exists():
+        return []
+    return [r for r in json.loads(path.read_text("utf-8"))["records"] if not r.get("gone")]
+
+
+def selfcheck_weight(collection: str, power: float) -> float | None:
+    from indexer.search.selfcheck import MIN_QUERIES, decide
+
+    records = finding_records(collection)
+    return decide(records, power)[0] if len(records) >= MIN_QUERIES else None
+
+
+def score_set(records: list[dict], order: Order) -> dict[str, float]:
+    return score_beir(records, order) if "qid" in records[0]["label"] else score_books(records, order)
+
+
+def compare_selfcheck(args: argparse.Namespace) -> None:
+    """Per set: the first stage, rerank alone, session 5's default, and the self-check's weight
+    for the set's collection under each guard power; then every fixed weight, to see how
+    often the self-check picks the best one."""
+    from indexer.search.selfcheck import WEIGHTS, decide
+
+    print(f"Machine: {machine()}\n")
+    for collection in ("pdfs", "books3", "scifact"):
+        records = finding_records(collection)
+        if not records:
+            continue
+        for power in (0.0, 1.0, 2.0):
+            weight, mrr = decide(records, power)
+            line = ", ".join(f"{k} {v:.3f}" for k, v in mrr.items())
+            print(f"self-check {collection} (guard power {power:g}): weight {weight:g}; {line}")
+    print()
+    rows = []
+    for name in args.sets:
+        records = load(name)
+        if not records:
+            continue
+        metric = "nDCG@10" if "qid" in records[0]["label"] else "hit@3"
+        configs: dict[str, Order] = {
+            "first stage": configuration(None),
+            "rerank alone": configuration("rerank"),
+            "session 5 default (5 × agreement²)": configuration("rrf"),
+        }
+        for power in (0.0, 1.0, 2.0):
+            weight = selfcheck_weight(collection_of(name), power)
+            if weight is not None:
+                configs[f"self-check weight {weight:g} × agreement^{power:g}"] = configuration("rrf", w=weight, power=power)
+        fixed = {w: score_set(records, configuration("rrf", w=w, power=2.0) if w else configuration(None)) for w in WEIGHTS}
+        best = max(fixed, key=lambda w: (round(fixed[w][metric], 4), -w))
+        for label, order in configs.items():
+            m = score_set(records, order)
+            if metric == "nDCG@10":
+                rows.append([name, label, f"{m['nDCG@10']:.4f}", "", "", f"{m['MRR@10']:.4f}"])
+            else:
+                rows.append([name, label, "", f"{m['hit@1']:.3f}", f"{m['hit@3']:.3f}", f"{m['MRR@10']:.3f}"])
+        rows.append([name, f"best fixed weight (× agreement²): {best:g}", f"{fixed[best][metric]:.4f}", "", "", ""])
+    print(table(["set", "configuration", "nDCG@10", "hit@1", "hit@3", "MRR@10"], rows))
+
+
+CHOOSING = ("books-choosing", "scifact-dev-half-a", "scifact-off-topic")
+
+
+def calibration_rows(records: list[dict], weight: float, power: float) -> list[tuple[list[float], int]]:
+    """(features, label) of every shown hit (top 10, one per page or document), as Searcher
+    computes them, in both phases: before reranking (the first stage's order) and after."""
+    from indexer.search.calibration import query_evidence
+    from indexer.search.fusion import effective_weight, relative_keys
+
+    out = []
+    for rec in records:
+        cands = [c for c in rec["candidates"] if c["rerank"] is not None]
+        if not cands:
+            continue
+        ranks_ = [c["rank"] for c in cands]
+        scores = [c["rerank"] for c in cands]
+        topics = [c["topic"] for c in cands]
+        strengths = [s * t for s, t in zip(scores, topics, strict=True)]
+        label = rec["label"]
+        for phase in ("first", "final"):
+            if phase == "first":
+                keys, vote = [1.0 / (10 + r) for r in ranks_], 0.0
+            else:
+                keys = fuse("rrf", ranks_, scores, topics, k=10, rerank_weight=weight, power=power)
+                vote = effective_weight(weight, scores, topics, power)
+            places = relative_keys(keys, vote, 10)
+            picked, seen = [], set()
+            for i in order_by_keys(keys):
+                key = (cands[i]["path"], cands[i]["page"]) if "qid" not in label else cands[i]["path"]
+                if key in seen:
+                    continue
+                seen.add(key)
+                picked.append(i)
+                if len(picked) == 10:
+                    break
+            topicality, rerank = query_evidence(
+                [topics[i] for i in picked], [strengths[i] for i in picked] if vote else [None], vote / (vote + 1)
+            )
+            for i in picked:
+                c = cands[i]
+                if "qid" in label:
+                    relevant = int(label["qrels"].get(c["path"].removeprefix("beir:"), 0) > 0)
+                elif label.get("file"):
+                    relevant = int(Path(c["path"]).name == label["file"] and c["page"] in label["pages"])
+                else:
+                    relevant = 0
+                out.append(([places[i], topicality, rerank], relevant))
+    return out
+
+
+def fit_logistic(rows: list[tuple[list[float], int]], l2: float = 1e-3) -> list[float]:
+    """Newton's method on the mean log loss (small L2 on the weights): (bias, *weights)."""
+    import numpy as np
+
+    x = np.array([[1.0, *f] for f, _ in rows])
+    y = np.array([lab for _, lab in rows], dtype=float)
+    beta = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ beta))
+        grad = x.T @ (p - y) / len(y) + l2 * np.r_[0, beta[1:]]
+        hess = (x.T * (p * (1 - p))) @ x / len(y) + l2 * np.diag([0, *([1] * (x.shape[1] - 1))])
+        beta -= np.linalg.solve(hess, grad)
+    return [float(b) for b in beta]
+
+
+def reliability(rows: list[tuple[list[float], int]], coefficients: list[float]) -> list[list[object]]:
+    """Predicted against observed share relevant, in bins of the predicted score."""
+    from indexer.search.calibration import relevance
+
+    bins = [(0.0, 0.2), (0.2, 0.5), (0.5, 0.8), (0.8, 1.01)]
+    out = []
+    for low, high in bins:
+        inside = []
+        for f, lab in rows:
+            bias, *w = coefficients
+            z = bias + sum(a * b for a, b in zip(w, f, strict=True))
+            p = 1 / (1 + math.exp(-z))
+            if low <= p < high:
+                inside.append((p, lab))
+        if inside:
+            mean_p = sum(p for p, _ in inside) / len(inside)
+            observed = sum(lab for _, lab in inside) / len(inside)
+            out.append([f"{low:.1f}–{min(high, 1.0):.1f}", len(inside), f"{mean_p:.2f}", f"{observed:.2f}"])
+    del relevance
+    return out
+
+
+def calibrate(args: argparse.Namespace) -> None:
+    """Fit the shown score on the choosing sets (each under its collection's self-check weight)
+    and report its reliability on every cached set."""
+    print(f"Machine: {machine()}\n")
+    power = args.power
+
+    def rows_of(name: str) -> list[tuple[list[float], int]]:
+        records = load(name)
+        weight = selfcheck_weight(collection_of(name), power)
+        return calibration_rows(records, 5.0 if weight is None else weight, power) if records else []
+
+    training = [row for name in CHOOSING for row in rows_of(name)]
+    coefficients = fit_logistic(training)
+    print(f"COEFFICIENTS = ({', '.join(f'{c:.3f}' for c in coefficients)})  # fitted on {len(training)} hits of {CHOOSING}\n")
+    for name in args.sets:
+        rows = rows_of(name)
+        if rows:
+            print(f"{name}:")
+            print(table(["predicted", "hits", "mean predicted", "share relevant"], reliability(rows, coefficients)))
+            print()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -376,7 +584,8 @@ def main() -> None:
     p = sub.add_parser("collect-books")
     p.add_argument("--basedir", type=Path, required=True)
     p.add_argument("--pdfs", type=Path, default=PDFS)
-    p.add_argument("sets", type=Path, nargs="+")
+    p.add_argument("--collection", default="pdfs", help="the folder's name in the cache (pdfs: the shared PDFs)")
+    p.add_argument("sets", type=Path, nargs="*")
     p = sub.add_parser("collect-beir")
     p.add_argument("--basedir", type=Path, required=True)
     p.add_argument("--split", default="dev")
@@ -384,16 +593,25 @@ def main() -> None:
     p.add_argument("dataset", type=Path)
     p.add_argument("--limit", type=int, help="a fixed random sample of this many queries")
     p.add_argument("--half", choices=["a", "b"], help="one of two fixed random halves of the queries")
+    p.add_argument("--no-queries", dest="queries", action="store_false", help="with --selfcheck: only the check")
     for p in sub.choices.values():
         p.add_argument("--window", type=int, default=0, help="words of each passage the reranker reads (0: all)")
+        p.add_argument("--selfcheck", action="store_true", help="also run the reranker self-check on the collection")
     p = sub.add_parser("compare")
     p.add_argument("--skip", nargs="*", default=[], help="cached sets to leave out (e.g. books-unseen while choosing)")
     p = sub.add_parser("compare-windows")
     p.add_argument("--windows", type=int, nargs="+", required=True)
     p.add_argument("sets", nargs="+", help="cached set names, e.g. books-choosing scifact-train-100")
+    p = sub.add_parser("compare-selfcheck")
+    p.add_argument("sets", nargs="+", help="cached set names")
+    p = sub.add_parser("calibrate")
+    p.add_argument("--power", type=float, default=2.0, help="the guard power the self-check weight is used with")
+    p.add_argument("sets", nargs="*", help="cached sets to report the reliability on")
     args = parser.parse_args()
     commands = {"collect-books": collect_books, "collect-beir": collect_beir, "compare": compare}
     commands["compare-windows"] = compare_windows
+    commands["compare-selfcheck"] = compare_selfcheck
+    commands["calibrate"] = calibrate
     commands[args.command](args)
 
 

@@ -77,7 +77,11 @@ def test_drop_indexes_with_progress_in_order(qtbot, app_window, tmp_path: Path):
     report = reports[-1]
     assert len(report.added) == 4 and not report.cancelled
     names = [s for s, _ in stages]
+    # The reranker self-check follows the index run, after it is done (all searchable).
+    check = [n for n in names if n == "checking"]
+    names = [n for n in names if n != "checking"]
     assert names[0] == "scanning" and names[-1] == "done" and "indexing" in names
+    assert check, "the reranker self-check ran after the index run"
     assert names.index("finishing") > max(i for i, n in enumerate(names) if n == "indexing")
     done = [d for s, d in stages if s == "indexing"]
     assert done == sorted(done)
@@ -104,10 +108,16 @@ def test_typing_shows_first_stage_then_reranked(qtbot, app_window, tmp_path: Pat
     assert seen[0][0] == "hybrid" and seen[-1][0] == "hybrid + rerank"
     assert Path(app_window.model.hits[0].path).name == "sourdough.txt"
     assert app_window.pages.currentIndex() == 1
-    assert not app_window.notice.isVisible()
-    # Esc clears the query; Ctrl+F brings focus back to the field.
+    # No weak banner above a strong answer; the line says what the reranker self-check found,
+    # the same words `quarry search` prints.
+    assert "No strong matches" not in app_window.notice.text()
+    assert app_window.model.hits[0].strong and app_window.model.hits[0].strength == "strong"
+    assert app_window.model.result.check and app_window.model.result.check in app_window.notice.text()
+    # Esc clears the query, the results and the details; Ctrl+F brings focus back to the field.
+    app_window.results.setCurrentIndex(app_window.model.index(0))
     qtbot.keyClick(app_window, Qt.Key.Key_Escape)
     assert app_window.search_field.text() == ""
+    assert app_window.model.rowCount() == 0 and app_window.preview.hit is None
 
 
 def test_cancel_stops_indexing_and_leaves_a_consistent_index(qtbot, app_window, tmp_path: Path):

@@ -64,6 +64,13 @@ class FailureLine(QWidget):
         self.setVisible(True)
         return True
 
+    def show_text(self, message: str) -> None:
+        """A plain message in the same place (a warning or what is happening), no details."""
+        self.details = ""
+        self.label.setText(message)
+        self.copy_button.setVisible(False)
+        self.setVisible(True)
+
     def text(self) -> str:
         return self.label.text() if not self.isHidden() else ""
 

@@ -61,7 +61,7 @@ SEARCH_DEBOUNCE_MS = 250
 PROGRESS_DELAY_MS = 600
 """Work shorter than this never shows a progress bar, so nothing flickers."""
 PROGRESS_STEPS = 1000
-STEP_WORDS = {"reading": "Reading", "embedding": "Embedding", "writing": "Writing"}
+STEP_WORDS = {"reading": "Reading", "recognising": "Recognising (OCR)", "embedding": "Embedding", "writing": "Writing"}
 STATS_REFRESH_MS = 2000
 """While indexing, folder and document counts refresh this often."""
 
@@ -217,12 +217,17 @@ class MainWindow(QMainWindow):
         self.debounce.timeout.connect(self.search_now)
         self.add_button.clicked.connect(self.choose_folder)
         self.settings_button.clicked.connect(self.open_settings)
-        preferences_action = QAction(self, shortcut=QKeySequence.StandardKey.Preferences)
+        # The platform's Preferences key (Cmd+, on macOS; none on some Linux desktops) and Ctrl+,
+        # everywhere, as Settings… says.
+        keys = [*QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences), QKeySequence("Ctrl+,")]
+        preferences_action = QAction(self)
+        preferences_action.setShortcuts(list(dict.fromkeys(k for k in keys if not k.isEmpty())))
         preferences_action.triggered.connect(self.open_settings)
         self.addAction(preferences_action)
         self.preferences.reranker_changed.connect(self.on_reranker_changed)
         self.first_run.models_ready.connect(self.on_first_run_models_ready)
         self.skipped_button.clicked.connect(lambda: self.indexing.list_skipped(self.show_skipped))
+        self.indexing.checked.connect(self.on_checked)
         self.reindex_button.clicked.connect(self.reindex_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.cancel_button.clicked.connect(self.indexing.cancel)
@@ -274,6 +279,8 @@ class MainWindow(QMainWindow):
         if event.key() == Qt.Key.Key_Escape:
             self.search_field.clear()
             self.search_field.setFocus()
+            self.search_now()  # the results, the details and the preview go with the query
+            self._show_details(QModelIndex())
         elif event.key() == Qt.Key.Key_Down and self.search_field.hasFocus() and self.model.rowCount():
             self.results.setFocus()
             self.results.setCurrentIndex(self.model.index(0))
@@ -308,7 +315,12 @@ class MainWindow(QMainWindow):
             return
         self.reranked = True
         self._show_result(result, reranked=True)
-        self._set_notice(self._with_readiness(self._notice_for(result), result))
+        notice = self._notice_for(result)
+        if result.check:
+            notice = " · ".join(x for x in (notice, f"<span style='color:gray'>{html.escape(result.check)}</span>") if x)
+        if not result.complete:
+            notice = " · ".join(x for x in (notice, "reranking the rest…") if x)
+        self._set_notice(self._with_readiness(notice, result))
 
     def on_search_failed(self, generation: int, exc: BaseException) -> None:
         """A QuarryError ('the models are still loading') goes to the line above the results;
@@ -327,15 +339,23 @@ class MainWindow(QMainWindow):
         return engine.reranker_problem if engine and engine.reranker is None else ""
 
     def _show_result(self, result: SearchResult, reranked: bool) -> None:
+        """Show a result; a refinement of the one shown (the reranked order, or the rest of a
+        rerank a deadline cut) keeps the selected passage selected wherever it moved, so the
+        details pane and the page preview stay on it."""
         current = self.results.currentIndex().row()
+        selected = self.current_hit()
         self.model.set_result(result, reranked)
         if not result.hits:
             reason = f"<br><span style='font-size:11pt'>{html.escape(result.notice)}</span>" if result.notice else ""
             self._show_empty(f"No results for “{html.escape(result.query)}”.{reason}")
             return
         self.pages.setCurrentIndex(1)
-        if current >= 0:
-            self.results.setCurrentIndex(self.model.index(min(current, len(result.hits) - 1)))
+        if selected is None or current < 0:
+            return
+        row = next((n for n, h in enumerate(result.hits) if h.chunk_id == selected.chunk_id), None)
+        index = self.model.index(min(current, len(result.hits) - 1) if row is None else row)
+        self.results.setCurrentIndex(index)
+        self.results.scrollTo(index)
 
     @staticmethod
     def _notice_for(result: SearchResult) -> str:
@@ -344,8 +364,8 @@ class MainWindow(QMainWindow):
         if not result.weak:
             return notice
         return (
-            f"<b>{WEAK_BANNER}</b> — nothing scored {result.min_score:.2f} or more: these are the nearest "
-            f"passages, probably not an answer. {notice}"
+            f"<b>{WEAK_BANNER}</b> — none is likely to answer (no score reaches {result.min_score:.2f}): "
+            f"these are the nearest passages. {notice}"
         ).strip()
 
     @staticmethod
@@ -411,7 +431,8 @@ class MainWindow(QMainWindow):
             self.details_stack.setCurrentIndex(0)
             return
         self.details_stack.setCurrentWidget(self.preview)
-        if self.preview.hit != hit or self.preview.query != self.results.query:
+        shown = self.preview.hit
+        if shown is None or shown.chunk_id != hit.chunk_id or self.preview.query != self.results.query:
             self.preview.show_hit(hit, self.results.query)
 
     def set_page_view(self, on: bool) -> None:
@@ -563,6 +584,19 @@ class MainWindow(QMainWindow):
             )
         elif progress.stage == "finishing":
             self.progress_label.setText("Finishing…")
+        elif progress.stage == "checking" and progress.total:
+            self.progress_bar.setRange(0, progress.total)
+            self.progress_bar.setValue(progress.done)
+            self.progress_bar.setFormat("%v of %m self-checks")
+            self.progress_label.setText(
+                f"All searchable; measuring how much the reranker helps on this collection: {progress.done} of "
+                f"{progress.total} self-checks"
+            )
+
+    def on_checked(self, finding: str) -> None:
+        """What the reranker self-check found: in the model label's tooltip, and on the notice
+        line with the next reranked result."""
+        self.model_label.setToolTip(finding)
 
     def on_index_finished(self, report: IndexReport) -> None:
         self.progress_timer.stop()

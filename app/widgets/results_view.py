@@ -10,6 +10,7 @@ from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QIcon, QPainter, 
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.qtmodels import HitRole
+from indexer.search.explain import explain_hit
 from indexer.search.terms import query_words
 from indexer.types import Hit
 
@@ -31,24 +32,14 @@ def highlight(text: str, query: str) -> str:
 
 
 WEAK_BANNER = "No strong matches — closest passages"
+STRENGTH_COLOURS = {"strong": "#2e9d5b", "possible": "#c9a227", "weak": "#8a8a8a"}
+"""The score bar's colour by the strength word beside it (indexer.search.calibration)."""
 
 
 def why_this_hit(hit: Hit) -> str:
-    """Every score that placed the hit, in words (the details pane)."""
-    bm25 = f"BM25 #{hit.bm25_rank}" if hit.bm25_rank else "not in the BM25 list"
-    vector = f"vectors #{hit.vector_rank}" if hit.vector_rank else "not in the vector list"
-    parts = [f"First stage #{hit.first_stage_rank} ({bm25}, {vector}; similarity {hit.first_stage_score:.3f})"]
-    if hit.rerank_score is None:
-        parts.append("not reranked" if hit.score is None else f"score {hit.score:.3f} (first-stage similarity)")
-    else:
-        parts.append(f"rerank score {hit.rerank_score:.3f}")
-        if hit.topic_weight < 1.0:
-            parts.append(f"× topic weight {hit.topic_weight:.2f} = {hit.score:.3f}")
-        parts.append("strong match" if hit.strong else "weak: under the minimum score")
-    parts.append(f"shown #{hit.rank}")
-    if hit.ocr:
-        parts.append("text recognised by OCR from the page's image")
-    return html.escape(" · ".join(parts))
+    """Every score that placed the hit, in words (the details pane; indexer.search.explain)."""
+    text = explain_hit(hit)
+    return html.escape(text[:1].upper() + text[1:])
 
 
 def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
@@ -59,7 +50,7 @@ def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
     title = hit.title.strip() or path.stem
     page = f"{hit.where} · OCR" if hit.ocr and hit.where else "OCR" if hit.ocr else hit.where
     where = " · ".join(x for x in (path.name if title != path.name else "", page, str(path.parent)) if x)
-    score = "not reranked" if hit.score is None else f"score {hit.score:.2f}"
+    score = "no score" if hit.score is None else f"{hit.score:.2f} {hit.strength}"
     return (
         f"<div style='font-size:large; font-weight:600'>{html.escape(title)}</div>"
         f"<div style='color:{muted}'>{html.escape(where)}</div>"
@@ -119,16 +110,24 @@ class HitDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(option.palette.color(QPalette.ColorRole.Mid))
         painter.drawRoundedRect(bar, 3, 3)
-        if hit.score is not None:  # a hit a deadline left unscored gets no number on the rerank scale
+        if hit.score is not None:
             fill = QRectF(bar.left(), bar.top(), BAR_WIDTH * max(0.0, min(1.0, hit.score)), bar.height())
-            painter.setBrush(QColor("#2e9d5b") if hit.score >= 0.5 else QColor("#c9a227"))
+            painter.setBrush(QColor(STRENGTH_COLOURS.get(hit.strength, "#8a8a8a")))
             painter.drawRoundedRect(fill, 3, 3)
         painter.setPen(option.palette.color(QPalette.ColorRole.Text))
         label = "—" if hit.score is None else f"{hit.score:.2f}"
-        painter.drawText(QRectF(bar.left(), bar.bottom() + 2, BAR_WIDTH, 18), Qt.AlignmentFlag.AlignCenter, label)
+        painter.drawText(QRectF(bar.left(), bar.bottom() + 2, BAR_WIDTH, 16), Qt.AlignmentFlag.AlignCenter, label)
+        small = painter.font()
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
+        painter.save()
+        painter.setFont(small)
+        painter.drawText(
+            QRectF(bar.left(), bar.bottom() + 17, BAR_WIDTH, 14), Qt.AlignmentFlag.AlignCenter, hit.strength
+        )
+        painter.restore()
         if style:
             icon = file_icon(hit.path, style)
-            icon.paint(painter, int(bar.left() + (BAR_WIDTH - ICON_SIZE) / 2), int(bar.bottom() + 22), ICON_SIZE, ICON_SIZE)
+            icon.paint(painter, int(bar.left() + (BAR_WIDTH - ICON_SIZE) / 2), int(bar.bottom() + 33), ICON_SIZE, ICON_SIZE)
         if option.state & QStyle.StateFlag.State_HasFocus and self.view.hasFocus():
             # A focus ring a person can see on any palette: the highlight colour, 2 px.
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -150,7 +149,7 @@ class HitDelegate(QStyledItemDelegate):
         hit: Hit = index.data(HitRole)
         option.rect.setWidth(self.view.viewport().width())
         doc = self._document(option, hit)
-        return QSize(int(doc.idealWidth()), int(max(doc.size().height(), 64) + PADDING))
+        return QSize(int(doc.idealWidth()), int(max(doc.size().height(), 72) + PADDING))
 
 
 class ResultsView(QListView):

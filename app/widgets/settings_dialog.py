@@ -35,6 +35,7 @@ from app.widgets.endpoints_page import EndpointsPage
 from app.widgets.failure import FailureLine
 from indexer.engine import Engine
 from indexer.models.catalogue import Choice, choices
+from indexer.models.check import CheckReport
 from indexer.runtime.variants import available_variants
 from indexer.settings import Settings
 from indexer.types import Progress
@@ -228,6 +229,10 @@ class SettingsDialog(QDialog):
         self.rerankers = ModelPage("reranker", service, engine, current.reranker)
         self.rerankers.enabled.setChecked(current.use_reranker)
         self.embedders = ModelPage("embedder", service, engine, current.embedder)
+        self._confirmed_reranker: str | None = None
+        """A reranker that failed the relevance check and was chosen again on purpose."""
+        self.checking = False
+        """A reranker check is running (OK waits for it)."""
 
         retrieval = QWidget()
         form = QFormLayout(retrieval)
@@ -237,7 +242,7 @@ class SettingsDialog(QDialog):
         self.deadline = QDoubleSpinBox(minimum=0.1, maximum=60.0, singleStep=0.5, decimals=1, value=current.deadline_s)
         form.addRow("Candidates to rerank (first stage)", self.candidates)
         form.addRow("Results to show", self.results)
-        form.addRow("Minimum score (0–1)", self.min_score)
+        form.addRow("Strong match from score (0–1)", self.min_score)
         form.addRow("Rerank deadline (seconds)", self.deadline)
 
         hardware = QWidget()
@@ -331,11 +336,54 @@ class SettingsDialog(QDialog):
         )
 
     def accept(self) -> None:
+        """OK: a chosen model that is not downloaded starts its download (the dialog stays
+        open); a newly chosen reranker is checked first (indexer.models.check) and one that
+        does not separate relevant from irrelevant passages is used only after a second OK."""
         try:
             chosen = self.chosen()
         except ValueError as exc:  # the dialog stays open on the page that says why
             self.endpoints.show_problem(str(exc))
             self.tabs.setCurrentWidget(self.endpoints)
             return
+        for page in (self.rerankers, self.embedders):
+            choice = page.selected()
+            if choice is not None and not choice.on_disk and choice.entry is not None and (page is self.embedders or page.enabled.isChecked()):
+                self.tabs.setCurrentWidget(page)
+                if not page.downloading:
+                    page.download_selected()
+                page.problem.show_text(
+                    f"{choice.entry.name} is not downloaded yet: it is downloading now. Press OK when it is done."
+                )
+                return
+        wanted = chosen.reranker
+        if (
+            chosen.use_reranker
+            and chosen.reranker_endpoint is None
+            and wanted
+            and wanted != self.service.settings.reranker
+            and wanted != self._confirmed_reranker
+        ):
+            self.rerankers.problem.show_text(f"Checking {Path(wanted).name} on relevant and irrelevant passages…")
+            self.checking = True
+            self.service.check_separation(wanted, lambda report: self._checked(wanted, report), self._check_failed)
+            return
         self.service.apply(chosen, [Path(f) for f in self.folder_paths])
         super().accept()
+
+    def _checked(self, wanted: str, report: CheckReport) -> None:
+        self.checking = False
+        if report.passed:
+            self._confirmed_reranker = wanted
+            self.accept()
+            return
+        self._confirmed_reranker = wanted  # a second OK uses it on purpose
+        self.tabs.setCurrentWidget(self.rerankers)
+        self.rerankers.problem.show_text(
+            f"Warning: {Path(wanted).name} does not separate relevant from irrelevant passages "
+            f"({report.summary()}); its order would be close to random. Press OK again to use it anyway."
+        )
+
+    def _check_failed(self, exc: BaseException) -> None:
+        self.checking = False
+        self.tabs.setCurrentWidget(self.rerankers)
+        self.rerankers.problem.show_failure("checking the reranker", exc, "Not used: ")

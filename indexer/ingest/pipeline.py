@@ -211,7 +211,14 @@ class Indexer:
             self.store.repair()
             progress(Progress("scanning", 0, 0))
             plan = self._plan([Path(r).expanduser().resolve() for r in roots], cancel, report, progress)
-            meter = self._apply(plan, cancel, progress, report, timer)
+            # Text first, OCR after: every page with a text layer is stored (keyword-searchable)
+            # before any page is recognised; then the files with pages left for OCR are read
+            # again with it, as a pass of their own, before the embedding pass.
+            defer_ocr = self.ocr and ocr_available()
+            deferred: list[SourceFile] = []
+            meter = self._apply(plan, cancel, progress, report, timer, ocr=not defer_ocr, deferred=deferred)
+            if deferred:
+                self._ocr_pass(deferred, cancel, progress, report, timer)
             if embed:
                 self._backfill(cancel, progress, report, timer, meter)
         except Cancelled:
@@ -277,6 +284,25 @@ class Indexer:
         left = OCR_OFF_REASON in record.reason or ENGINE_MISSING_REASON in record.reason
         return left and self.ocr and ocr_available()
 
+    def _ocr_pass(
+        self,
+        files: list[SourceFile],
+        cancel: CancelToken,
+        progress: ProgressCallback,
+        report: IndexReport,
+        timer: dict[str, float],
+    ) -> None:
+        """Read again, with OCR, the files whose pages the text pass left for it; their
+        passages replace the text pass's. The text pass's 'OCR is off' notes for them go."""
+        paths = {f.path for f in files}
+        before_added = list(report.added)
+        report.skipped = [s for s in report.skipped if not (s.path in paths and OCR_OFF_REASON in s.reason)]
+        plan = _Plan(to_index=[(f, None) for f in files], reread=paths)
+        t0 = time.perf_counter()
+        self._apply(plan, cancel, progress, report, timer, ocr=True, phase="recognising")
+        timer["ocr pass"] += time.perf_counter() - t0
+        report.added = list(dict.fromkeys([*before_added, *report.added]))  # a file read twice is added once
+
     def _apply(
         self,
         plan: _Plan,
@@ -284,12 +310,18 @@ class Indexer:
         progress: ProgressCallback,
         report: IndexReport,
         timer: dict[str, float],
+        *,
+        ocr: bool | None = None,
+        deferred: list[SourceFile] | None = None,
+        phase: str = "reading",
     ) -> WorkMeter:
+        """Read, chunk and store the files of ``plan`` (``ocr``: recognise scanned pages,
+        default the indexer's setting). Files with pages left for OCR go into ``deferred``."""
         upsert_document_rows(self.store, plan.touched)
         pending = _Pending()
         total = len(plan.to_index)
         meter = WorkMeter([source for source, _ in plan.to_index])
-        extractor = Extractor(self.loader, ocr_enabled=self.ocr)
+        extractor = Extractor(self.loader, ocr_enabled=self.ocr if ocr is None else ocr)
         try:
             if plan.to_index:
                 extractor.submit(plan.to_index[0][0].path)
@@ -299,7 +331,7 @@ class Indexer:
                 def step(what: str, detail: str = "", done: int = done, path: Path = source.path) -> None:
                     progress(Progress("indexing", done, total, str(path), meter.done, meter.total, what, detail))
 
-                step("reading")
+                step(phase)
                 cancel.raise_if_cancelled()  # after progress: a cancel it prompts stops here
                 if done + 1 < total:  # the child reads the next file while this one is chunked
                     extractor.submit(plan.to_index[done + 1][0].path)
@@ -307,6 +339,8 @@ class Indexer:
                 record, chunks, vectors, words = self._index_one(
                     source, extractor, timer, report, step, meter, done, reuse, plan.hashes.get(source.path)
                 )
+                if deferred is not None and OCR_OFF_REASON in record.reason:
+                    deferred.append(source)
                 pending.records.append(record)
                 pending.words[record.doc_id] = words
                 if chunks:
@@ -379,7 +413,7 @@ class Indexer:
             finally:
                 try:
                     # Always collect the answer, keeping the queue in step.
-                    answer = extractor.result(on_ocr=lambda k, n: step("reading", f"OCR page {k} of {n}"))
+                    answer = extractor.result(on_ocr=lambda k, n: step("recognising", f"OCR page {k} of {n}"))
                 finally:
                     t_read = time.perf_counter()
                     timer["extract"] += t_read - t0
