@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=50, help="candidates reranked per query (default 50)")
     p.add_argument("--json", action="store_true", help="one JSON object: configuration -> metrics")
 
+    p = sub.add_parser("mcp", help="serve the index to agents over the Model Context Protocol (stdio, or --http)")
+    p.add_argument("--allow-index", action="store_true", help="offer the index_folder tool (default: read-only)")
+    p.add_argument("--http", action="store_true", help="streamable HTTP on 127.0.0.1 with a bearer token, not stdio")
+    p.add_argument("--port", type=int, default=8765, help="port for --http (default 8765)")
+    p.add_argument("--deadline", type=float, help="seconds a rerank may take before first-stage order (default: settings)")
+
     p = sub.add_parser("remove", help="forget an indexed folder and its documents")
     p.add_argument("folder")
     return parser
@@ -300,6 +306,31 @@ def explain(hit: Any) -> str:
 
     return explain_hit(hit)
 
+def cmd_mcp(args: argparse.Namespace, paths: Any) -> int:
+    from app.mcp_server import Library, build_server, serve_http, write_token
+    from indexer.engine import Engine
+
+    saved = args.saved
+    engine = Engine(paths, _options(args, use_reranker=saved.use_reranker, reset_on_mismatch=False))
+    options = saved.search_options()
+    if args.deadline is not None:
+        from dataclasses import replace
+
+        options = replace(options, deadline_s=args.deadline)
+    try:
+        server = build_server(Library(engine, options, allow_index=args.allow_index))
+        if not args.http:
+            log.info("MCP server on stdio (%s)", "may index" if args.allow_index else "read-only")
+            server.run("stdio")
+            return 0
+        file, token = write_token(paths.config)
+        print(f"Quarry MCP server at http://127.0.0.1:{args.port}/mcp", file=sys.stderr)
+        print(f"  send 'Authorization: Bearer <token>'; the token is in {file} (mode 0600)", file=sys.stderr, flush=True)
+        serve_http(server, args.port, token)
+        return 0
+    finally:
+        engine.close()
+
 
 def result_json(result: Any) -> dict[str, Any]:
     return {
@@ -323,6 +354,7 @@ def result_json(result: Any) -> dict[str, Any]:
                 "path": h.path,
                 "page": h.page,
                 "location": h.where,
+                "passage_id": h.chunk_id,
                 "snippet": h.snippet,
                 "ocr": h.ocr,
                 "first_stage_rank": h.first_stage_rank,
@@ -332,7 +364,6 @@ def result_json(result: Any) -> dict[str, Any]:
                 "rerank_score": None if h.rerank_score is None else round(h.rerank_score, 6),
                 "topic_weight": round(h.topic_weight, 4),
                 "rerank_weight": round(h.rerank_weight, 4),
-                "passage_id": h.chunk_id,
             }
             for h in result.hits
         ],
@@ -599,6 +630,7 @@ COMMANDS = {
     "models": cmd_models,
     "status": cmd_status,
     "remove": cmd_remove,
+    "mcp": cmd_mcp,
     "eval": cmd_eval,
     "rerank": cmd_rerank,
 }

@@ -276,6 +276,13 @@ class Store:
         shutil.rmtree(self.folder / ocr_words.FOLDER, ignore_errors=True)
         self.meta = {"roots": self.meta.get("roots", [])}
 
+    def reload_meta(self) -> None:
+        """Read index.json again: the folders another process (a window, `quarry index`) has
+        added since this store was opened. The tables need no reload (read_consistency_interval 0)."""
+        fresh = self._read_meta()
+        if fresh:
+            self.meta = fresh
+
     @property
     def roots(self) -> list[str]:
         return list(self.meta.get("roots", []))
@@ -504,6 +511,20 @@ class Store:
         picked = [_stored(r, 0.0) for r in rows if r["embedded"]]
         random.Random(seed).shuffle(picked)  # documents are stored in runs: mix them
         return picked
+
+    def page_chunks(self, doc_id: str, page: int | None, limit: int = 1000) -> list[StoredChunk]:
+        """The passages cut from one page of a document (``page`` None: a document without
+        pages), by their offset in the page's text; at most ``limit``."""
+        where = "page IS NULL" if page is None else f"page = {int(page)}"
+        rows = (
+            self.chunks.search()
+            .where(f"doc_id = '{_quote(doc_id)}' AND {where}")
+            .select(_CHUNK_COLUMNS)
+            .limit(limit)
+            .to_arrow()
+            .to_pylist()
+        )
+        return sorted((_stored(r, 0.0) for r in rows), key=lambda c: (c.start, c.ordinal))
 
     def chunks_with_hash(self, content_hash: str) -> tuple[list[StoredChunk], np.ndarray] | None:
         """The stored passages and vectors of any document with this content hash (a file
