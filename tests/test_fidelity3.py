@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED, quarry
+from tests.conftest import MODELS, ROOT, SHARED, quarry
 
 FIDELITY3 = SHARED / "data" / "fidelity3"
 CASES = sorted(p.name for p in FIDELITY3.iterdir() if (p / "expect.json").exists())
@@ -47,6 +47,7 @@ def index_folder(basedir: Path, folder: Path, timeout: float = 600) -> Indexed:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "--basedir", str(basedir), "index", str(folder)],
             cwd=ROOT,
+            env={**os.environ, "QUARRY_MODEL_DIRS": str(MODELS)},  # module fixtures run before conftest's
             stdout=subprocess.DEVNULL,
             stderr=err,
             text=True,
@@ -122,8 +123,7 @@ def indexed(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_case_behaves_as_expected(case: str, indexed, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("QUARRY_MODEL_DIRS", str(SHARED / "models"))
+def test_case_behaves_as_expected(case: str, indexed):
     spec = json.loads((FIDELITY3 / case / "expect.json").read_text("utf-8"))
     result = indexed(case)
     failures: list[str] = []
@@ -169,8 +169,7 @@ def test_case_behaves_as_expected(case: str, indexed, monkeypatch: pytest.Monkey
     assert not failures, "\n".join(failures)
 
 
-def test_an_over_limit_ods_is_skipped_with_its_reason_and_listed(indexed, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("QUARRY_MODEL_DIRS", str(SHARED / "models"))
+def test_an_over_limit_ods_is_skipped_with_its_reason_and_listed(indexed):
     result = indexed("C08")
     skipped = {Path(s["path"]).name: s["reason"] for s in status(result.basedir)["skipped"]}
     assert "expands past" in skipped["z_reef_survey.ods"], skipped
