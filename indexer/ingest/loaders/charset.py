@@ -8,12 +8,15 @@ Order, for any text-like file:
 2. bytes that are valid UTF-8 (and not plain ASCII) are UTF-8, whatever a label says: valid
    UTF-8 by chance in a legacy charset is vanishingly rare, while pages labelled latin-1 and
    saved as UTF-8 are common (``CrÃ¨me`` is what trusting the label gives);
-3. a declared charset (``<meta charset>``, ``http-equiv``, the XML declaration) is used when the
+3. bytes labelled UTF-8 or ASCII that are neither, mostly ASCII (at most 30 % other bytes)
+   and valid windows-1252, are windows-1252: a label that lies about 8-bit Western text
+   (an e-mail body marked us-ascii) is the common case, and short text misleads detection;
+4. a declared charset (``<meta charset>``, ``http-equiv``, the XML declaration) is used when the
    bytes decode without error in it (latin-1 and ASCII labels mean windows-1252, as browsers read
    them);
-4. otherwise charset-normalizer detects it; where windows-1252 reads the bytes the same as its
+5. otherwise charset-normalizer detects it; where windows-1252 reads the bytes the same as its
    pick, windows-1252 is used (the commonest legacy charset for Western text);
-5. windows-1252 with replacement characters as the last resort: never an exception.
+6. windows-1252 with replacement characters as the last resort: never an exception.
 """
 
 from __future__ import annotations
@@ -112,12 +115,31 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if declared and codecs.lookup(declared).name in ("utf-8", "ascii"):
+        western = _western(data)
+        if western is not None:
+            return western
     if declared and codecs.lookup(declared).name not in ("utf-8", "utf-16", "utf-32"):
         try:
             return data.decode(declared)
         except (UnicodeDecodeError, LookupError):
             log.debug("bytes disagree with the declared charset %s; detecting", declared)
     return _detect(data)
+
+
+WESTERN_MAX_SHARE = 0.3
+"""Largest share of non-ASCII bytes in text that a lying UTF-8/ASCII label is taken to mean
+windows-1252 for (rule 3); more than that is left to detection (Cyrillic, Greek, ...)."""
+
+
+def _western(data: bytes) -> str | None:
+    other = sum(1 for b in data if b > 0x7F)
+    if other > WESTERN_MAX_SHARE * len(data):
+        return None
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
 
 
 def _detect(data: bytes) -> str:
