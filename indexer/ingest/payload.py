@@ -6,8 +6,10 @@ Dropped (replaced by a space):
 - ``data:`` URIs (``data:image/png;base64,…``, ``data:image/svg+xml,%3Csvg…``): the URI from
   ``data:`` to its first whitespace, quote, bracket or angle bracket;
 - base64 runs: 64 or more characters of the base64 (or base64url) alphabet without a space,
-  holding an upper-case letter, a lower-case letter and a digit (a pasted screenshot, a PEM
-  block's lines, a MIME part left encoded); lower-case hex such as a SHA-256 digest is kept;
+  holding upper- and lower-case letters and either a digit or a case change between at
+  least 40 % of neighbouring letters (random letters change case every other one, a
+  CamelCase path about one in six): a pasted screenshot, a PEM block's lines, a MIME part
+  left encoded; lower-case hex such as a SHA-256 digest is kept;
 - hex runs: more than 64 hex digits without a space (longer than any digest people search);
 - hex dumps: 8 or more space-separated groups of 2 to 8 hex digits on a line, holding both
   a digit and a letter a–f (``xxd``/``hexdump`` output).
@@ -17,6 +19,7 @@ Words, numbers, URLs with punctuation and digests of 64 digits or fewer are neve
 
 from __future__ import annotations
 
+import itertools
 import re
 
 _DATA_URI = re.compile(r"data:[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+(?:;[^,\s]{0,200})?,[^\s\"'()<>\[\]]*")
@@ -28,7 +31,13 @@ _HEX_LETTER = re.compile("[A-Fa-f]")
 
 
 def _base64_like(run: str) -> bool:
-    return bool(_UPPER.search(run) and _LOWER.search(run) and _DIGIT.search(run))
+    if not (_UPPER.search(run) and _LOWER.search(run)):
+        return False
+    if _DIGIT.search(run):
+        return True
+    letters = [ch.isupper() for ch in run if ch.isalpha()]
+    changes = sum(a != b for a, b in itertools.pairwise(letters))
+    return changes >= 0.4 * max(len(letters) - 1, 1)
 
 
 def _hex_dump_like(run: str) -> bool:
