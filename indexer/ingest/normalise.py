@@ -3,6 +3,8 @@
 Whatever a parser hands back (PDFium, pypdf, an HTML or Office library, a plain file) passes
 through :func:`normalise_document` before it is chunked, embedded, stored and searched:
 
+- non-text payloads (``data:`` URIs, base64 runs, long hex runs, hex dumps) are dropped by
+  the one rule of indexer.ingest.payload, with a count in the log;
 - lone UTF-16 surrogates are dropped (a split pair is re-paired first), so the text always
   encodes as UTF-8 and one bad file can never stop a LanceDB write;
 - control characters go (tab, line and page breaks become plain whitespace);
@@ -29,6 +31,7 @@ from dataclasses import replace
 from functools import cache
 
 from indexer.errors import ExtractionFailed
+from indexer.ingest.payload import drop_payloads
 from indexer.types import LoadedDocument, Page
 
 log = logging.getLogger(__name__)
@@ -212,17 +215,23 @@ def _normalise(document: LoadedDocument) -> LoadedDocument:
     pages: list[Page] = []
     skipped: list[tuple[int, str]] = [(int(n), str(r)) for n, r in document.skipped_pages or []]
     texts: list[str] = []
+    payloads = payload_chars = 0
     for index, page in enumerate(document.pages):
         if not isinstance(page, Page) or not isinstance(page.text, str):
             raise ExtractionFailed("the reader returned a page that is not text")
         if page.number is not None and (type(page.number) is not int or not 0 < page.number < 2**31):
             raise ExtractionFailed(f"the reader returned a page number that is not one: {page.number!r}"[:300])
-        reason = undecodable_reason(page.text)
+        text, dropped, dropped_chars = drop_payloads(page.text)
+        payloads += dropped
+        payload_chars += dropped_chars
+        reason = undecodable_reason(text)
         if reason:
             skipped.append((page.number or index + 1, reason))
             texts.append("")
         else:
-            texts.append(clean_text(page.text))
+            texts.append(clean_text(text))
+    if payloads:
+        log.info("dropped %d non-text payloads (%d characters: data: URIs, base64, hex)", payloads, payload_chars)
     if skipped and not any(t.strip() for t in texts):
         reasons = sorted({r for _, r in skipped})
         raise ExtractionFailed("; ".join(reasons))

@@ -35,6 +35,7 @@ from indexer.constants import (
 from indexer.errors import Cancelled, QuarryError
 from indexer.ingest.chunking import TokenCounter, chunk_pages, sentences
 from indexer.ingest.extract import DEFAULT_LOADER, Extractor
+from indexer.ingest.longpath import open_binary
 from indexer.ingest.normalise import normalise_document
 from indexer.ingest.ocr import ENGINE_MISSING_REASON, OCR_OFF_REASON
 from indexer.ingest.ocr import available as ocr_available
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 
 def file_hash(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_binary(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -133,6 +134,8 @@ class _Plan:
     """Content hashes taken while planning (a known file whose size or time changed), so a
     changed file is hashed once, not again when it is indexed."""
     unchanged: int = 0
+    unreachable: list[DocumentRecord] = field(default_factory=list)
+    """Files and folders the walk could not reach, as skipped records with the reason."""
 
 
 @dataclass(slots=True)
@@ -243,7 +246,16 @@ class Indexer:
             if not root.exists():
                 raise QuarryError(f"{root} does not exist")
             self.store.add_root(root)
-            for source in scan(root, self.rules, cancel):
+
+            def unreachable(path: Path, reason: str, root: Path = root) -> None:
+                log.info("skipped %s: %s", path, reason)
+                report.skipped.append(Skipped(path, reason))
+                key = str(path)
+                if _utf8(key) and key not in seen:
+                    seen.add(key)
+                    plan.unreachable.append(_skipped_record(path, root, reason))
+
+            for source in scan(root, self.rules, cancel, unreachable):
                 key = str(source.path)
                 if key in seen:
                     continue
@@ -318,6 +330,8 @@ class Indexer:
         """Read, chunk and store the files of ``plan`` (``ocr``: recognise scanned pages,
         default the indexer's setting). Files with pages left for OCR go into ``deferred``."""
         upsert_document_rows(self.store, plan.touched)
+        if plan.unreachable:  # listed as skipped (and any passages an older run stored, gone)
+            self.store.write(plan.unreachable, {}, {})
         pending = _Pending()
         total = len(plan.to_index)
         meter = WorkMeter([source for source, _ in plan.to_index])
@@ -359,14 +373,14 @@ class Indexer:
                     or time.perf_counter() - pending.since >= KEYWORD_FLUSH_S
                 ):
                     step("writing")
-                    self._flush(pending, timer)
+                    self._flush(pending, timer, report)
                     written = written or pending.n_chunks > 0
                     pending = _Pending()
             progress(Progress("indexing", total, total, "", meter.done, meter.total, "writing"))
         finally:
             extractor.close()
             # Whatever finished before a cancel is kept: a resumed run picks up the rest.
-            self._flush(pending, timer)
+            self._flush(pending, timer, report)
         # Vanished files go last, so a moved or renamed file above could reuse their vectors.
         if plan.removed:
             self.store.delete_documents([r.doc_id for r in plan.removed])
@@ -561,7 +575,7 @@ class Indexer:
                 self.priority.release(token)
         raise AssertionError("unreachable")
 
-    def _flush(self, pending: _Pending, timer: dict[str, float]) -> None:
+    def _flush(self, pending: _Pending, timer: dict[str, float], report: IndexReport) -> None:
         if not pending.records:
             return
         t0 = time.perf_counter()
@@ -571,10 +585,58 @@ class Indexer:
                 save_ocr_words(self.store.folder, record.doc_id, record.path, record.size, words)
             except OSError as exc:  # the passages still go in; their pages show without marks
                 log.warning("the OCR words of %s were not kept: %s", record.path, exc)
-        self.store.write(pending.records, pending.chunks, pending.vectors)
+        try:
+            self.store.write(pending.records, pending.chunks, pending.vectors)
+        except (Cancelled, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one file's passages must not stop the run
+            log.warning("a batch of %d files could not be stored (%s); storing them one by one", len(pending.records), exc)
+            for record in pending.records:
+                self._write_one(record, pending, report)
         timer["write"] += time.perf_counter() - t0
         if pending.n_chunks:
             self._refresh_text_index(timer)  # BM25 finds these passages from now on
+
+    def _write_one(self, record: DocumentRecord, pending: _Pending, report: IndexReport) -> None:
+        """Store one document of a batch whose write failed; a document the store refuses is
+        recorded as skipped with the store's reason (its passages left out), and the run goes on."""
+        one = {record.doc_id: pending.chunks[record.doc_id]} if record.doc_id in pending.chunks else {}
+        vectors = {record.doc_id: pending.vectors[record.doc_id]} if record.doc_id in pending.vectors else {}
+        try:
+            self.store.write([record], one, vectors)
+            return
+        except (Cancelled, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store's refusal is this file's skip reason
+            reason = f"could not be stored: {type(exc).__name__}: {exc}"[:300]
+        log.warning("skipped %s: %s", record.path, reason)
+        path = Path(record.path)
+        report.skipped.append(Skipped(path, reason))
+        for done in (report.added, report.updated):
+            if path in done:
+                done.remove(path)
+        try:
+            self.store.write([replace(record, status="skipped", reason=reason, chunks=0)], {}, {})
+        except Exception as exc:  # noqa: BLE001 - the report still names it
+            log.warning("the skipped record of %s was not stored either: %s", record.path, exc)
+
+
+def _skipped_record(path: Path, root: Path, reason: str) -> DocumentRecord:
+    """The document row of a file or folder that is listed as skipped without being read."""
+    return DocumentRecord(
+        doc_id=doc_id_for(path),
+        path=str(path),
+        root=str(root),
+        size=0,
+        mtime_ns=0,
+        content_hash="",
+        title=path.name,
+        pages=0,
+        chunks=0,
+        status="skipped",
+        reason=reason,
+        indexed_at=time.time(),
+    )
 
 
 def _pages_note(skipped_pages: list[tuple[int, str]], total: int) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from indexer.constants import MAX_FILE_BYTES
 from indexer.errors import ExtractionFailed, UnsupportedFile
+from indexer.ingest import longpath
 from indexer.ingest.loaders.image import IMAGE_SUFFIXES
 from indexer.types import LoadedDocument
 
@@ -59,12 +60,15 @@ def supported(path: Path) -> bool:
 
 
 def load(path: Path) -> LoadedDocument:
-    """Read one file. Raises UnsupportedFile or ExtractionFailed with a reason for people."""
+    """Read one file. Raises UnsupportedFile or ExtractionFailed with a reason for people.
+
+    A file whose path is past PATH_MAX is read from a temporary copy made by directory
+    descriptor (indexer.ingest.longpath), so every loader can open it."""
     loader = _registry().get(path.suffix.lower())
     if loader is None:
         raise UnsupportedFile(f"unsupported file type '{path.suffix}'")
     try:
-        size = path.stat().st_size
+        size = longpath.stat(path).st_size
     except FileNotFoundError as exc:
         raise ExtractionFailed("file vanished before it could be read") from exc
     except PermissionError as exc:
@@ -74,7 +78,8 @@ def load(path: Path) -> LoadedDocument:
     if size > MAX_FILE_BYTES:
         raise ExtractionFailed(f"too large ({size // (1024 * 1024)} MB)")
     try:
-        document = loader(path)
+        with longpath.reachable_copy(path) as readable:
+            document = loader(readable)
     except (ExtractionFailed, UnsupportedFile):
         raise
     except PermissionError as exc:

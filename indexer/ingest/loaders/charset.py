@@ -2,16 +2,21 @@
 
 Order, for any text-like file:
 
-1. a byte-order mark (UTF-8, UTF-16, UTF-32) decides;
+1. a byte-order mark (UTF-8, UTF-16, UTF-32) decides; without one, UTF-16 and UTF-32 are
+   recognised by where their zero bytes fall (mostly-Latin text: one zero byte in two, or
+   three in four, all at the same offsets) and by decoding cleanly;
 2. bytes that are valid UTF-8 (and not plain ASCII) are UTF-8, whatever a label says: valid
    UTF-8 by chance in a legacy charset is vanishingly rare, while pages labelled latin-1 and
    saved as UTF-8 are common (``CrÃ¨me`` is what trusting the label gives);
-3. a declared charset (``<meta charset>``, ``http-equiv``, the XML declaration) is used when the
+3. bytes labelled UTF-8 or ASCII that are neither, mostly ASCII (at most 30 % other bytes)
+   and valid windows-1252, are windows-1252: a label that lies about 8-bit Western text
+   (an e-mail body marked us-ascii) is the common case, and short text misleads detection;
+4. a declared charset (``<meta charset>``, ``http-equiv``, the XML declaration) is used when the
    bytes decode without error in it (latin-1 and ASCII labels mean windows-1252, as browsers read
    them);
-4. otherwise charset-normalizer detects it; where windows-1252 reads the bytes the same as its
+5. otherwise charset-normalizer detects it; where windows-1252 reads the bytes the same as its
    pick, windows-1252 is used (the commonest legacy charset for Western text);
-5. windows-1252 with replacement characters as the last resort: never an exception.
+6. windows-1252 with replacement characters as the last resort: never an exception.
 """
 
 from __future__ import annotations
@@ -47,6 +52,41 @@ def bom_encoding(data: bytes) -> str | None:
     return None
 
 
+UNICODE_SAMPLE_BYTES = 4096
+"""Bytes looked at to recognise UTF-16/UTF-32 without a byte-order mark."""
+
+
+def bomless_unicode(data: bytes) -> str | None:
+    """'utf-32-le'/'utf-32-be'/'utf-16-le'/'utf-16-be' for text in that encoding without a
+    byte-order mark, else None. Recognised by zero bytes at fixed offsets in the first
+    UNICODE_SAMPLE_BYTES (at least 70 % of the characters there are Latin or other
+    code points below U+0100) and a clean decode of that sample."""
+    sample = data[: UNICODE_SAMPLE_BYTES - UNICODE_SAMPLE_BYTES % 4]
+    if len(sample) < 8 or b"\x00" not in sample:
+        return None
+    candidates: list[tuple[str, int, tuple[int, ...]]] = [
+        ("utf-32-le", 4, (1, 2, 3)),
+        ("utf-32-be", 4, (0, 1, 2)),
+        ("utf-16-le", 2, (1,)),
+        ("utf-16-be", 2, (0,)),
+    ]
+    for encoding, width, zeros in candidates:
+        usable = sample[: len(sample) - len(sample) % width]
+        units = len(usable) // width
+        if not units:
+            continue
+        zero_share = min(usable[k::width].count(0) for k in zeros) / units
+        other = [k for k in range(width) if k not in zeros]
+        text_share = min(units - usable[k::width].count(0) for k in other) / units
+        if zero_share >= 0.7 and text_share >= 0.7:
+            try:
+                usable.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            return encoding
+    return None
+
+
 def declared_charset(data: bytes) -> str | None:
     """The charset a markup file declares in its first bytes (meta charset, http-equiv
     content, XML declaration), as a Python codec name, or None when absent or unknown."""
@@ -66,7 +106,7 @@ def declared_charset(data: bytes) -> str | None:
 
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
     """Decode ``data`` by the rules in the module docstring. Never raises."""
-    encoding = bom_encoding(data)
+    encoding = bom_encoding(data) or bomless_unicode(data)
     if encoding:
         return data.decode(encoding, errors="replace")
     if data.isascii():
@@ -75,12 +115,31 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if declared and codecs.lookup(declared).name in ("utf-8", "ascii"):
+        western = _western(data)
+        if western is not None:
+            return western
     if declared and codecs.lookup(declared).name not in ("utf-8", "utf-16", "utf-32"):
         try:
             return data.decode(declared)
         except (UnicodeDecodeError, LookupError):
             log.debug("bytes disagree with the declared charset %s; detecting", declared)
     return _detect(data)
+
+
+WESTERN_MAX_SHARE = 0.3
+"""Largest share of non-ASCII bytes in text that a lying UTF-8/ASCII label is taken to mean
+windows-1252 for (rule 3); more than that is left to detection (Cyrillic, Greek, ...)."""
+
+
+def _western(data: bytes) -> str | None:
+    other = sum(1 for b in data if b > 0x7F)
+    if other > WESTERN_MAX_SHARE * len(data):
+        return None
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
 
 
 def _detect(data: bytes) -> str:

@@ -1,7 +1,12 @@
 """Word .docx through python-docx: the main part found through the package relationships,
 tabs and breaks read as the separators they are, a no-break hyphen as '-', text boxes once
 (the ``mc:Choice`` of an ``mc:AlternateContent``, never its ``mc:Fallback`` copy too), tables
-in reading order, then headers, footers, footnotes and endnotes."""
+in reading order, then headers, footers, footnotes and endnotes.
+
+The text is Word's final view: before reading, the in-memory tree (never saved) is flattened
+so python-docx sees every run: tracked insertions and moves-to, content controls (``w:sdt``,
+block and inline), simple fields, smart tags and customXml are replaced by their content;
+tracked deletions and moves-from are removed."""
 
 from __future__ import annotations
 
@@ -19,6 +24,11 @@ _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _TEXT_BOX = f"{{{_W}}}txbxContent"
 _NOTES = ("/footnotes", "/endnotes")
+_UNWRAP = frozenset(
+    f"{{{_W}}}{name}"
+    for name in ("ins", "moveTo", "sdt", "sdtContent", "fldSimple", "smartTag", "customXml", "dir", "bdo")
+)
+_DROP = frozenset(f"{{{_W}}}{name}" for name in ("del", "moveFrom", "sdtPr", "sdtEndPr", "customXmlPr", "smartTagPr"))
 
 
 def load_docx(path: Path) -> LoadedDocument:
@@ -31,6 +41,7 @@ def load_docx(path: Path) -> LoadedDocument:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError) as exc:
         raise ExtractionFailed(f"not a valid .docx file ({exc})"[:300]) from exc
+    _final_view(document.element)
     _plain_breaks(document.element)
     blocks = list(_body(document))
     blocks.extend(dict.fromkeys(_headers_and_footers(document)))  # the same header on every section once
@@ -38,6 +49,23 @@ def load_docx(path: Path) -> LoadedDocument:
     text = "\n\n".join(b for b in blocks if b)
     title = (document.core_properties.title or "").strip()
     return LoadedDocument(pages=[Page(text=text, number=None)], title=title or path.stem)
+
+
+def _final_view(root: object) -> None:
+    """Flatten the run and block containers python-docx does not descend into (the module
+    docstring), in place: each is replaced by its children; deletions are removed."""
+    for element in list(root.iter(*_DROP)):  # type: ignore[attr-defined]
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+    for element in list(root.iter(*_UNWRAP)):  # type: ignore[attr-defined]
+        parent = element.getparent()
+        if parent is None:
+            continue
+        position = parent.index(element)
+        for offset, child in enumerate(list(element)):
+            parent.insert(position + offset, child)
+        parent.remove(element)
 
 
 def _plain_breaks(root: object) -> None:
@@ -114,6 +142,7 @@ def _headers_and_footers(document: object) -> Iterator[str]:
         ):
             try:
                 if not part.is_linked_to_previous:
+                    _final_view(part._element)
                     yield from _blocks(part)
             except (KeyError, ValueError) as exc:  # a dangling relationship
                 log.debug("header/footer unreadable: %s", exc)
@@ -129,6 +158,7 @@ def _notes(document: object) -> Iterator[str]:
             continue
         try:
             root = parse_xml(rel.target_part.blob)
+            _final_view(root)
         except Exception as exc:  # noqa: BLE001 - broken notes must not lose the body
             log.debug("notes part unreadable: %s", exc)
             continue

@@ -1,7 +1,8 @@
 """Image files (PNG, JPEG, TIFF including multi-page, WebP, BMP, GIF) read by local OCR.
 
 Pillow decodes the image (each frame of a multi-page TIFF or GIF is one page, numbered from
-1) and indexer.ingest.ocr recognises it, in the extraction child process like every loader. A frame
+1), turned upright by its EXIF orientation (a phone's sideways or upside-down photo, as a
+viewer shows it), and indexer.ingest.ocr recognises it, in the extraction child process like every loader. A frame
 that cannot be decoded or recognised is skipped with its reason; the others are still read.
 """
 
@@ -29,7 +30,7 @@ def load_image(path: Path) -> LoadedDocument:
     Raises:
         ExtractionFailed: Pillow cannot open the file (not an image, truncated, too many pixels).
     """
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
     try:
         image = Image.open(path)
@@ -41,7 +42,7 @@ def load_image(path: Path) -> LoadedDocument:
 
         def frame(number: int) -> object:
             try:
-                return frames[number - 1].copy()
+                return ImageOps.exif_transpose(frames[number - 1])  # a copy, upright
             except (Image.DecompressionBombError, MemoryError) as exc:
                 raise ValueError(f"image too large to read ({exc})") from exc
 

@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 
 from indexer.errors import ExtractionFailed
 from indexer.ingest.loaders.archive import check_zip
+from indexer.ingest.loaders.limits import MAX_CELL_CHARS, MAX_CELLS, MAX_REPEATED_SPACES, ExpansionBudget, repeat_count
 from indexer.ingest.loaders.tabular import row_blocks
 from indexer.types import LoadedDocument, Page
 
@@ -60,7 +61,7 @@ def _inline_text(element: ElementTree.Element) -> str:
         if child.tag in _SKIP:
             pass
         elif child.tag == f"{_TEXT}s":
-            parts.append(" " * int(child.get(f"{_TEXT}c", "1") or 1))
+            parts.append(" " * repeat_count(child.get(f"{_TEXT}c"), MAX_REPEATED_SPACES))
         elif child.tag in (f"{_TEXT}tab", f"{_TEXT}line-break"):
             parts.append(" ")
         elif child.tag != f"{_TEXT}soft-page-break":
@@ -105,17 +106,24 @@ def _slides(body: ElementTree.Element) -> Iterator[Page]:
 
 
 def _sheets(body: ElementTree.Element) -> Iterator[Page]:
+    """Each sheet's rows as LibreOffice shows them: repeated rows and cells expanded, every
+    expansion taken from one ExpansionBudget of MAX_CELLS for the whole file before it is
+    made (ExtractionFailed past it). Trailing empty repeats (a styled sheet's million empty
+    rows) cost one row."""
+    budget = ExpansionBudget(MAX_CELLS, "spreadsheet cells (repeated rows and columns)")
     for table in body.iter(f"{_TABLE}table"):
         name = table.get(f"{_TABLE}name", "Sheet")
         rows: list[list[str]] = []
         for row in table.iter(f"{_TABLE}table-row"):
-            repeat = min(int(row.get(f"{_TABLE}number-rows-repeated", "1") or 1), 1000)
             cells: list[str] = []
             for cell in row:
                 if cell.tag not in (f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell"):
                     continue
-                text = " ".join(" ".join(p for p in _paragraphs(cell) if p).split())
-                span = min(int(cell.get(f"{_TABLE}number-columns-repeated", "1") or 1), 100)
-                cells.extend([text] * (span if text else 1))
-            rows.extend([cells] * (repeat if any(cells) else 1))
+                text = " ".join(" ".join(p for p in _paragraphs(cell) if p).split())[:MAX_CELL_CHARS]
+                span = repeat_count(cell.get(f"{_TABLE}number-columns-repeated")) if text else 1
+                budget.take(span)
+                cells.extend([text] * span)
+            repeat = repeat_count(row.get(f"{_TABLE}number-rows-repeated")) if any(cells) else 1
+            budget.take(len(cells) * (repeat - 1))
+            rows.extend([cells] * repeat)
         yield from row_blocks(name, rows)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from indexer.ingest.loaders.archive import check_zip
 from indexer.ingest.loaders.charset import decode_bytes
+from indexer.ingest.loaders.limits import MAX_CELL_CHARS, MAX_CELLS, ExpansionBudget
 from indexer.ingest.loaders.text import read_bytes
 from indexer.types import LoadedDocument, Page
 
@@ -23,8 +24,15 @@ MAX_COLUMNS = 200
 """Columns read per row: beyond this a 'spreadsheet' is a data dump, not a document."""
 
 
+MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024
+"""The csv module's field limit while a CSV is read (its default, 131,072, skipped a whole
+file for one pasted log); a field is then cut to MAX_CELL_CHARS like any cell."""
+
+
 def row_text(cells: Sequence[object]) -> str:
-    return " | ".join(" ".join(str(c).split()) for c in cells[:MAX_COLUMNS] if c is not None and str(c).strip())
+    """One row as 'a | b | c': the first MAX_COLUMNS cells, each cut to MAX_CELL_CHARS."""
+    texts = (" ".join(str(c)[:MAX_CELL_CHARS].split()) for c in cells[:MAX_COLUMNS] if c is not None)
+    return " | ".join(t for t in texts if t)
 
 
 def row_blocks(sheet: str, rows: Sequence[Sequence[object]], block: int = ROWS_PER_BLOCK) -> Iterator[Page]:
@@ -54,8 +62,15 @@ def load_xlsx(path: Path) -> LoadedDocument:
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         pages: list[Page] = []
+        budget = ExpansionBudget(MAX_CELLS, "spreadsheet cells")
         for sheet in workbook.worksheets:
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            # Read by its cells, not its declared <dimension> (WPS writes 'A1' for any size).
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()
+            rows: list[list[object]] = []
+            for r in sheet.iter_rows(values_only=True):
+                budget.take(len(r))
+                rows.append(list(r))
             pages.extend(row_blocks(sheet.title, rows))
         title = (workbook.properties.title or "").strip()
     finally:
@@ -70,5 +85,9 @@ def load_csv(path: Path) -> LoadedDocument:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    previous = csv.field_size_limit(MAX_CSV_FIELD_CHARS)
+    try:
+        rows = list(csv.reader(io.StringIO(text), dialect))
+    finally:
+        csv.field_size_limit(previous)
     return LoadedDocument(pages=list(row_blocks("", rows)), title=path.stem.replace("_", " "))

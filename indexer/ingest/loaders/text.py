@@ -7,7 +7,7 @@ from pathlib import Path
 
 from indexer.constants import MAX_TEXT_FILE_BYTES
 from indexer.errors import ExtractionFailed, UnsupportedFile
-from indexer.ingest.loaders.charset import bom_encoding, decode_bytes
+from indexer.ingest.loaders.charset import bom_encoding, bomless_unicode, decode_bytes
 from indexer.types import LoadedDocument, Page
 
 _TEXT_CONTROL = {9, 10, 12, 13, 27}
@@ -17,7 +17,7 @@ def looks_binary(sample: bytes) -> bool:
     """NUL bytes or many control characters mean this is not text, whatever its name says."""
     if not sample:
         return False
-    if bom_encoding(sample):
+    if bom_encoding(sample) or bomless_unicode(sample):
         return False
     if b"\x00" in sample:
         return True
