@@ -258,6 +258,7 @@ def test_a_writer_killed_at_random_moments_loses_and_doubles_nothing(s3_env, tmp
     home = tmp_path / "writer"
     command = [sys.executable, "-m", "app.cli", "--basedir", str(home), "--index", url, "index", str(docs)]
     rng = random.Random(33)
+    killed = 0
     for kill in range(KILLS):
         if kill % 3 == 1:  # the documents change between runs too
             (docs / f"note-{kill:02d}.txt").write_text(f"Rewritten note {kill}: " + " ".join(words * 5))
@@ -265,8 +266,10 @@ def test_a_writer_killed_at_random_moments_loses_and_doubles_nothing(s3_env, tmp
         time.sleep(rng.uniform(1.0, 8.0))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
+            killed += 1
         process.wait(60)
         process.stderr.close()
+    assert killed >= KILLS // 2, f"only {killed} of {KILLS} writers were still running when killed"
     # A writer started at once may find the dead writer's lease; it is refused until it expires.
     deadline = time.monotonic() + 120
     while True:
@@ -297,3 +300,41 @@ def _check_every_passage_once(url: str, tmp_path: Path, docs: Path) -> None:
         by_doc.setdefault(c["doc_id"], []).append(c["ordinal"])
     for d in documents:
         assert sorted(by_doc.get(d["doc_id"], [])) == list(range(d["chunks"])), d["path"]
+
+
+def test_a_second_index_run_on_a_local_index_is_refused(tmp_path, embedder):
+    from indexer.store.lance import Store
+    from indexer.store.lease import LOCK_FILE, LeaseInfo
+
+    home = tmp_path / "home"
+    index = home / "data" / "index"
+    store = Store(index, embedder.dimension, embedder.fingerprint)
+    with store.write_lease():  # an index run in another process, as far as the CLI can tell
+        refused = quarry(home, "index", str(GOLDEN))
+        assert refused.returncode == 1, refused.stderr
+        assert "is being written by" in refused.stderr and f"pid {os.getpid()}" in refused.stderr
+        assert store.documents.count_rows() == 0
+    assert not (index / LOCK_FILE).exists()  # released with the run
+    # A lock left by a process that is gone (killed) is taken over at once.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    import socket
+
+    stale = LeaseInfo("someone", socket.gethostname(), int(dead.stdout), "t", time.time(), time.time() + 3600)
+    (index / LOCK_FILE).write_bytes(stale.to_bytes())
+    indexed = quarry(home, "index", str(GOLDEN))
+    assert indexed.returncode == 0, indexed.stderr
+    assert store.documents.count_rows() == 4
+
+
+def test_the_shared_index_setting_holds_a_url_and_never_a_credential(tmp_path):
+    from dataclasses import replace
+
+    from indexer import settings
+
+    chosen = replace(settings.Settings(), shared_index="s3://team/idx").checked()
+    settings.save(tmp_path / "settings.json", chosen)
+    assert settings.load(tmp_path / "settings.json").settings.shared_index == "s3://team/idx"
+    for bad in (f"s3://key:{SECRET_KEY}@team/idx", "/local/folder", "ftp://x/y"):
+        with pytest.raises(ValueError) as refused:
+            replace(settings.Settings(), shared_index=bad).checked()
+        assert SECRET_KEY not in str(refused.value)
