@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="where models run (default: settings, auto)")
     parser.add_argument("--embedder", help="embedding model file name or path")
     parser.add_argument("--reranker", help="reranker model file name or path")
+    parser.add_argument(
+        "--index",
+        help="the index: a folder, or s3://BUCKET/PREFIX for a shared one (also $QUARRY_INDEX, Settings → Shared index); "
+        "credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP",
+    )
     parser.add_argument("--smoke-test", action="store_true", help="index a bundled sample, run one query, exit")
     sub = parser.add_subparsers(dest="command")
 
@@ -97,11 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from app.logs import configure
     from indexer.errors import Cancelled, QuarryError
-    from indexer.paths import AppPaths
+    from indexer.paths import INDEX_ENV, AppPaths
 
     paths = AppPaths.default(args.basedir).ensure()
     configure(paths, args.verbose)
     args.saved = _settings(paths)  # read once; the command line's choices go over it
+    paths = paths.with_index(args.index or os.environ.get(INDEX_ENV) or args.saved.shared_index)
     try:
         if args.smoke_test:
             from app.smoke import smoke_test
@@ -150,8 +156,16 @@ def _options(args: argparse.Namespace, **extra: Any) -> Any:
         reranker_endpoint=None if args.reranker else saved.reranker_endpoint,
         embedder_endpoint=None if args.embedder else saved.embedder_endpoint,
         ocr=saved.ocr,
+        index=paths_index(args),
         **extra,
     )
+
+
+def paths_index(args: argparse.Namespace) -> str:
+    """The index location chosen: --index, else $QUARRY_INDEX, else the settings' shared index."""
+    from indexer.paths import INDEX_ENV
+
+    return args.index or os.environ.get(INDEX_ENV) or args.saved.shared_index
 
 
 def _progress_printer() -> Any:
@@ -194,7 +208,13 @@ def cmd_index(args: argparse.Namespace, paths: Any) -> int:
         if not root.exists():
             raise QuarryError(f"{root} does not exist")
     print(f"Indexing {len(roots)} folder(s) on {engine.device_label}", file=sys.stderr)
-    report = engine.indexer.run(roots, progress=_progress_printer())
+    try:
+        # One run at a time: a second `quarry index` on this index is refused (exit 1) and
+        # names the run that holds it; a shared index's lease was taken when it was opened.
+        with engine.store.write_lease():
+            report = engine.indexer.run(roots, progress=_progress_printer())
+    finally:
+        engine.close()
     print(f"{report.summary()} — {report.chunks_embedded} chunks embedded in {report.seconds:.1f} s", file=sys.stderr)
     for skipped in report.skipped:
         print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
@@ -245,6 +265,8 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
 
     # Watches first, then the catch-up run: a file that appears while the run scans, or
     # before the watches are placed, is then seen by one or the other, never by neither.
+    lease = engine.store.write_lease()
+    lease.__enter__()  # the whole watch is one writer: another index run is refused meanwhile
     watcher = FolderWatcher(roots, index).start()
     try:
         while not watcher.ready.wait(0.5):
@@ -256,6 +278,7 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
     finally:  # stop the run, the watcher and the inference worker before the interpreter exits
         stop.cancel()
         watcher.stop()
+        lease.__exit__(None, None, None)
         engine.close()
 
 
@@ -263,7 +286,7 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
 
     saved = args.saved
-    engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False))
+    engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False, writer=False))
     options = replace(
         saved.search_options(),
         deadline_s=None,  # a command waits for the whole rerank; the window has the deadline
@@ -486,17 +509,17 @@ def _pull(args: argparse.Namespace, paths: Any) -> int:
 
 
 def cmd_status(args: argparse.Namespace, paths: Any) -> int:
-    from indexer.store.lance import META_FILE
+    from indexer.store.lance import META_FILE, Store
+    from indexer.store.location import Location
 
-    meta_file = paths.index / META_FILE
-    if not meta_file.exists():
+    location = Location.of(paths.index_location, paths.index)
+    found = location.read(META_FILE)
+    if found is None:
         empty = {"folders": [], "documents": 0, "chunks": 0, "passages": 0, "keyword_searchable": 0, "with_vectors": 0}
         print(json.dumps(empty) if args.json else "The index is empty.")
         return 0
-    meta = json.loads(meta_file.read_text("utf-8"))
-    from indexer.store.lance import Store
-
-    store = Store(paths.index, int(meta["dimension"]), meta["fingerprint"])
+    meta = json.loads(found[0].decode("utf-8"))
+    store = Store(paths.index, int(meta["dimension"]), meta["fingerprint"], location=location, writer=False)
     stats = store.stats()
     counts = store.passage_counts()
     docs = store.all_documents().values()
@@ -518,13 +541,13 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
                     "partly_skipped": [{"path": d.path, "reason": d.reason} for d in partial],
                     "bytes": stats.bytes_on_disk,
                     "embedder": stats.embedder,
-                    "index": str(paths.index),
+                    "index": paths.index_location,
                 },
                 indent=1,
             )
         )
         return 0
-    print(f"Index: {paths.index} ({stats.bytes_on_disk / 1e6:.1f} MB, embedder {stats.embedder})")
+    print(f"Index: {paths.index_location} ({stats.bytes_on_disk / 1e6:.1f} MB, embedder {stats.embedder})")
     for root, n in per_root.items():
         print(f"  {root}: {n} documents")
     print(f"{stats.documents} documents, {len(skipped)} skipped; {counts.describe()}")
@@ -541,8 +564,10 @@ def cmd_remove(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
 
     engine = Engine(paths, _options(args, use_reranker=False))
-    removed = engine.store.remove_root(Path(args.folder).expanduser().resolve())
-    engine.store.optimize()
+    with engine.store.write_lease():
+        removed = engine.store.remove_root(Path(args.folder).expanduser().resolve())
+        engine.store.optimize()
+    engine.close()
     print(f"Removed {len(removed)} documents.")
     return 0
 

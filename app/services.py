@@ -44,7 +44,11 @@ class EngineService(QObject):
 
     def load(self, options: EngineOptions) -> None:
         self.lanes.run(
-            "models", lambda: self._load(options), done=self.ready.emit, failed=self.failed.emit, what="loading the models"
+            "models",
+            lambda: self._load(options),
+            done=self.ready.emit,
+            failed=self.failed.emit,
+            what="loading the models",
         )
 
     def _load(self, options: EngineOptions) -> Engine:
@@ -137,7 +141,8 @@ class IndexService(QObject):
             last[0], last[1] = now, p.stage
             self.progress.emit(p)
 
-        report = engine.indexer.run(paths, cancel, on_progress)
+        with engine.store.write_lease():  # one index run at a time on an index, in any process
+            report = engine.indexer.run(paths, cancel, on_progress)
         if not report.cancelled:
             self._check_reranker(engine, cancel)
         return report

@@ -75,12 +75,13 @@ class SettingsService(QObject):
         old, self.settings = self.settings, new
         settings_file.save(self.paths.settings_file, new)
         self.searching.options = new.search_options()
-        if (old.embedder, old.embedder_endpoint, old.device, old.threads, old.cpu_variant) != (
+        if (old.embedder, old.embedder_endpoint, old.device, old.threads, old.cpu_variant, old.shared_index) != (
             new.embedder,
             new.embedder_endpoint,
             new.device,
             new.threads,
             new.cpu_variant,
+            new.shared_index,
         ):
             # Other vectors: another model, or another endpoint (a new key or timeout alone keeps them).
             vectors_change = old.embedder != new.embedder or _identity(old.embedder_endpoint) != _identity(

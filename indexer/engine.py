@@ -28,6 +28,7 @@ from indexer.search import selfcheck
 from indexer.search.searcher import GUARD_POWER, Searcher
 from indexer.settings import Settings
 from indexer.store.lance import Store
+from indexer.store.location import Location
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ class EngineOptions:
     """A remote embeddings endpoint in place of the local embedder."""
     ocr: bool = True
     """Recognise scanned pages and images while indexing (indexer.ingest.ocr)."""
+    index: str = ""
+    """Where the index is: '' for the paths' own folder, another folder, or s3://BUCKET/PREFIX
+    (a shared index, indexer.store.location)."""
+    writer: bool = True
+    """Open a shared index to write it (takes the writer's lease until close); False: read only.
+    A local index is always writable; its index runs take its lock (Store.write_lease)."""
 
     @classmethod
     def from_settings(cls, chosen: Settings) -> EngineOptions:
@@ -63,6 +70,9 @@ class EngineOptions:
             reranker_endpoint=chosen.reranker_endpoint,
             embedder_endpoint=chosen.embedder_endpoint,
             ocr=chosen.ocr,
+            index=chosen.shared_index,
+            # The window reads a shared index; `quarry index` on the command line writes it.
+            writer=not chosen.shared_index,
         )
 
 
@@ -74,6 +84,7 @@ class Engine:
     cannot load leaves ``reranker`` None and says why in ``reranker_problem``."""
 
     def __init__(self, paths: AppPaths, options: EngineOptions = EngineOptions()) -> None:
+        paths = paths.with_index(options.index)
         self.paths = paths.ensure()
         self.options = options
         self.setup = ModelSetup(paths, options.device, options.threads, options.cpu_variant)
@@ -81,6 +92,8 @@ class Engine:
         try:
             self._build(paths, options)
         except BaseException:
+            if hasattr(self, "store"):
+                self.store.close()
             self.setup.close()
             raise
 
@@ -91,7 +104,12 @@ class Engine:
         else:
             self.embedder = self.setup.embedder(options.embedder)
         self.store = Store(
-            paths.index, self.embedder.dimension, self.embedder.fingerprint, reset_on_mismatch=options.reset_on_mismatch
+            paths.index,
+            self.embedder.dimension,
+            self.embedder.fingerprint,
+            reset_on_mismatch=options.reset_on_mismatch,
+            location=Location.of(paths.index_location, paths.index),
+            writer=options.writer,
         )
         reranker: Reranker | EndpointReranker | None = None
         problem = ""
@@ -220,6 +238,7 @@ class Engine:
         return choice.describe() if choice is not None else self.worker.variant_loaded
 
     def close(self) -> None:
+        self.store.close()  # the writer's lease first: another writer may take over at once
         self.embedder.close()
         if self.reranker:
             self.reranker.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -11,6 +12,16 @@ import platformdirs
 APP_NAME = "Quarry"
 MODEL_DIRS_ENV = "QUARRY_MODEL_DIRS"
 HOME_ENV = "QUARRY_HOME"
+INDEX_ENV = "QUARRY_INDEX"
+"""An index location (a folder, or s3://BUCKET/PREFIX) used instead of the one in data/."""
+SHARED_SCHEMES = ("s3",)
+"""URL schemes an index may live at (indexer.store.location)."""
+
+
+def is_url(text: str) -> bool:
+    """Whether ``text`` names an object-store location ('s3://…') rather than a folder."""
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.isalnum() and len(scheme) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +32,33 @@ class AppPaths:
     logs: Path
     models: Path
     """The user's own models folder: downloads land here."""
+    index_uri: str = ""
+    """Where the index is when not in ``data/index``: a folder, or s3://BUCKET/PREFIX (a
+    shared index, indexer.store.location); empty: the default."""
 
     @property
     def index(self) -> Path:
-        return self.data / "index"
+        """The index folder; for a shared index, the local folder for what only this machine
+        keeps beside it (OCR word boxes), one per URL under ``cache/shared-index/``."""
+        if not self.index_uri:
+            return self.data / "index"
+        if is_url(self.index_uri):
+            digest = hashlib.sha1(self.index_uri.rstrip("/").encode("utf-8")).hexdigest()[:16]
+            return self.cache / "shared-index" / digest
+        return Path(self.index_uri).expanduser().resolve()
+
+    @property
+    def index_location(self) -> str:
+        """The index's location as LanceDB is given it: the folder's path, or the URL."""
+        return self.index_uri.rstrip("/") if is_url(self.index_uri) else str(self.index)
+
+    @property
+    def shared_index(self) -> bool:
+        return is_url(self.index_uri)
+
+    def with_index(self, location: str | None) -> AppPaths:
+        """These paths with the index at ``location`` (a folder or URL); None or '' keeps them."""
+        return replace(self, index_uri=str(location)) if location else self
 
     @property
     def tuned_models(self) -> Path:

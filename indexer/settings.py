@@ -20,6 +20,7 @@ from indexer.atomic import write_text_atomic
 from indexer.constants import DEFAULT_CANDIDATES, DEFAULT_RESULTS, MIN_SCORE
 from indexer.ingest.scan import ScanRules
 from indexer.models.endpoints.config import Endpoint
+from indexer.paths import SHARED_SCHEMES
 from indexer.search.searcher import SearchOptions
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,17 @@ class Settings:
     """A remote reranker used instead of the local one (indexer.models.endpoints); None: local."""
     embedder_endpoint: Endpoint | None = None
     """A remote embeddings endpoint used instead of the local embedder; None: local."""
+    shared_index: str = ""
+    """A team's index in object storage (s3://BUCKET/PREFIX) searched instead of the local one;
+    '' for the local index. Only the URL: credentials come from the AWS variables, never here."""
     version: int = field(default=SCHEMA_VERSION)
 
     def search_options(self) -> SearchOptions:
         """The search options these settings choose (results, candidates, minimum score,
         rerank deadline)."""
-        return SearchOptions(k=self.results, candidates=self.candidates, min_score=self.min_score, deadline_s=self.deadline_s)
+        return SearchOptions(
+            k=self.results, candidates=self.candidates, min_score=self.min_score, deadline_s=self.deadline_s
+        )
 
     @property
     def rules(self) -> ScanRules:
@@ -77,6 +83,12 @@ class Settings:
             raise ValueError("the minimum score must be between 0 and 1")
         if self.deadline_s <= 0 or self.idle_unload_min < 0 or (self.threads is not None and self.threads < 1):
             raise ValueError("the deadline, idle time and threads must be positive")
+        if self.shared_index:
+            scheme, sep, rest = self.shared_index.partition("://")
+            if scheme not in SHARED_SCHEMES or not sep or not rest.strip("/"):
+                raise ValueError("the shared index must be a URL such as s3://BUCKET/PREFIX")
+            if "@" in rest.split("/", 1)[0] or "?" in rest:
+                raise ValueError("the shared index URL must not hold credentials: set AWS_ACCESS_KEY_ID and the rest")
         for kind, endpoint in (("reranker", self.reranker_endpoint), ("embedder", self.embedder_endpoint)):
             if endpoint is not None and endpoint.checked().kind != kind:
                 raise ValueError(f"{endpoint.format!r} is not a {kind} endpoint format")
@@ -146,7 +158,7 @@ def from_dict(data: dict[str, Any]) -> Settings:
             expected = int if key == "threads" else str
             if isinstance(value, bool) or not isinstance(value, expected):
                 raise ValueError(f"setting {key!r} has the wrong type")
-        elif key in ("device", "cpu_variant") and not isinstance(value, str):
+        elif key in ("device", "cpu_variant", "shared_index") and not isinstance(value, str):
             raise ValueError(f"setting {key!r} must be a string")
         elif key in ENDPOINTS and value is not None:
             value = Endpoint.from_dict(value, ENDPOINTS[key])

@@ -285,6 +285,14 @@ class SettingsDialog(QDialog):
         self.ocr = QCheckBox("Read scanned pages and images (OCR, on this computer)")
         self.ocr.setChecked(current.ocr)
         form.addRow("", self.ocr)
+        self.shared_index = QLineEdit(current.shared_index)
+        self.shared_index.setPlaceholderText("s3://BUCKET/PREFIX — empty: the index on this computer")
+        self.shared_index.setToolTip(
+            "A team's index in an S3 bucket, searched instead of the local one. Credentials come from "
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and AWS_ENDPOINT_URL, never from here. "
+            "`quarry --index URL index FOLDER` writes it."
+        )
+        form.addRow("Shared index", self.shared_index)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.rerankers, "Reranker")
@@ -333,7 +341,8 @@ class SettingsDialog(QDialog):
             reranker_endpoint=self.endpoints.reranker.endpoint(),
             embedder_endpoint=self.endpoints.embedder.endpoint(),
             ocr=self.ocr.isChecked(),
-        )
+            shared_index=self.shared_index.text().strip(),
+        ).checked()
 
     def accept(self) -> None:
         """OK: a chosen model that is not downloaded starts its download (the dialog stays

@@ -18,13 +18,14 @@ slower flat pass over them), so a stored passage is found by BM25 at once.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +34,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from indexer.atomic import write_text_atomic
 from indexer.constants import (
     ANN_MAX_SEGMENTS,
     ANN_MIN_PASSAGES,
@@ -43,8 +43,10 @@ from indexer.constants import (
     INDEX_CACHE_BYTES,
     METADATA_CACHE_BYTES,
 )
-from indexer.errors import StoreMismatch
+from indexer.errors import QuarryError, StoreMismatch
 from indexer.store import ocr_words
+from indexer.store.lease import Lease
+from indexer.store.location import Location, SharedStoreError
 from indexer.types import Chunk, chunk_id_for, model_text, percent_ready
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,17 @@ them, by a flat pass that cost 0.09 s a query for 5,000 such rows and 0.46 s for
 (100,000-row table, 2-core EPYC); folding them in cost 2.7 s. docs/benchmarks.md."""
 REPAIR_BATCH = 65_536
 """Chunk rows read at a time when an opened store looks for half-written documents (repair)."""
+PRIMARY_KEY = {"lance-schema:unenforced-primary-key": "true"}
+"""Field metadata marking the key ``merge_insert`` upserts by: LanceDB 0.40 then resolves
+concurrent upserts of one key instead of keeping both rows (4 processes upserting 50 keys kept
+up to 200 rows without it). Set on tables made from schema 4 on; older tables keep working
+without it (one writer at a time holds the lease, so their upserts never race)."""
+SHARED_READ_CONSISTENCY_S = 1.0
+"""How often a reader of a shared index looks for a newer committed version (seconds): what
+bounds how stale its searches are. 0 (every query checks, one more request each) locally."""
+SHARED_KEEP_VERSIONS = timedelta(days=7)
+"""Old table versions kept on a shared index, for readers still on them (locally: a minute)."""
+LOCAL_KEEP_VERSIONS = timedelta(minutes=1)
 _CHUNK_COLUMNS = ["chunk_id", "doc_id", "path", "page", "location", "ordinal", "start", "end", "title", "text", "ocr"]
 
 
@@ -71,7 +84,7 @@ def doc_id_for(path: Path | str) -> str:
 def documents_schema() -> pa.Schema:
     return pa.schema(
         [
-            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("doc_id", pa.string(), nullable=False, metadata=PRIMARY_KEY),
             pa.field("path", pa.string(), nullable=False),
             pa.field("root", pa.string(), nullable=False),
             pa.field("size", pa.int64()),
@@ -90,7 +103,7 @@ def documents_schema() -> pa.Schema:
 def chunks_schema(dimension: int) -> pa.Schema:
     return pa.schema(
         [
-            pa.field("chunk_id", pa.string(), nullable=False),
+            pa.field("chunk_id", pa.string(), nullable=False, metadata=PRIMARY_KEY),
             pa.field("doc_id", pa.string(), nullable=False),
             pa.field("doc_hash", pa.string()),
             pa.field("path", pa.string()),
@@ -197,13 +210,46 @@ class StoreStats:
 
 
 class Store:
-    """One index folder. Safe to read from several threads while one thread writes."""
+    """One index: a local folder, or a shared location in object storage (Location). Safe to
+    read from several threads while one thread writes.
 
-    def __init__(self, folder: Path, dimension: int, fingerprint: str, *, reset_on_mismatch: bool = False) -> None:
+    A local store repairs, upgrades and writes its metadata when opened, as it always has;
+    index runs take its lock file through :meth:`write_lease`. A shared store opened as a
+    ``writer`` first proves the server enforces conditional PUT, then takes the writer's
+    lease (indexer.store.lease) and holds it until :meth:`close`; one opened as a reader
+    never writes anything (no repair, upgrade, compaction or cleanup: writes raise
+    QuarryError) and sees a writer's commits within SHARED_READ_CONSISTENCY_S."""
+
+    def __init__(
+        self,
+        folder: Path,
+        dimension: int,
+        fingerprint: str,
+        *,
+        reset_on_mismatch: bool = False,
+        location: Location | None = None,
+        writer: bool = True,
+    ) -> None:
+        self.location = location or Location.of(folder, folder)
+        self.folder = self.location.local
+        """The local folder: the index itself, or (shared) this machine's files beside it."""
+        self.shared = self.location.shared
+        self.writer = writer or not self.shared
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lease: Lease | None = None
+        self.dimension = dimension
+        try:
+            if self.shared and self.writer:
+                self.location.check_conditional_put()
+                self._lease = Lease(self.location).acquire()
+            self._open(dimension, fingerprint, reset_on_mismatch)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, dimension: int, fingerprint: str, reset_on_mismatch: bool) -> None:
         import lancedb
 
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
         self.meta = self._read_meta()
         made_by = int(self.meta.get("schema") or 0)
         if made_by > SCHEMA_VERSION:
@@ -212,33 +258,90 @@ class Store:
                 f"{SCHEMA_VERSION}); update Quarry, or remove the index folder to rebuild it"
             )
         if self.meta.get("fingerprint") not in (None, fingerprint):
-            if not reset_on_mismatch:
+            if not reset_on_mismatch or self.shared:  # a team's index is never cleared by one member's choice
                 raise StoreMismatch(
                     f"the index was built with another embedding model ({self.meta['fingerprint'].split('|')[0]}); "
-                    "re-index to use this one"
+                    "re-index to use this one" + (" (a shared index: into a new prefix)" if self.shared else "")
                 )
             log.warning("embedding model changed: clearing the index to rebuild it")
             self._drop_tables()
-        self.db = lancedb.connect(folder, read_consistency_interval=timedelta(0), session=_session())
-        names = set(self.db.list_tables().tables) if hasattr(self.db, "list_tables") else set(self.db.table_names())
-        self.documents = (
-            self.db.open_table(DOCUMENTS)
-            if DOCUMENTS in names
-            else self.db.create_table(DOCUMENTS, schema=documents_schema())
-        )
-        self.chunks = (
-            self.db.open_table(CHUNKS)
-            if CHUNKS in names
-            else self.db.create_table(CHUNKS, schema=chunks_schema(dimension))
-        )
-        self.dimension = dimension
+        try:
+            if self.shared:
+                options = {**self.location.lance_options(), "new_table_enable_v2_manifest_paths": "true"}
+                interval = timedelta(0) if self.writer else timedelta(seconds=SHARED_READ_CONSISTENCY_S)
+                self.db = lancedb.connect(
+                    self.location.uri, storage_options=options, read_consistency_interval=interval, session=_session()
+                )
+            else:
+                self.db = lancedb.connect(self.folder, read_consistency_interval=timedelta(0), session=_session())
+            names = set(self.db.list_tables().tables) if hasattr(self.db, "list_tables") else set(self.db.table_names())
+            if not self.writer and not {DOCUMENTS, CHUNKS} <= names:
+                raise SharedStoreError(f"there is no index at {self.location.uri} yet: index into it first")
+            self.documents = (
+                self.db.open_table(DOCUMENTS)
+                if DOCUMENTS in names
+                else self.db.create_table(DOCUMENTS, schema=documents_schema())
+            )
+            self.chunks = (
+                self.db.open_table(CHUNKS)
+                if CHUNKS in names
+                else self.db.create_table(CHUNKS, schema=chunks_schema(dimension))
+            )
+        except (OSError, RuntimeError, ValueError) as exc:
+            if not self.shared:
+                raise
+            raise SharedStoreError(
+                f"opening the index at {self.location.uri} failed: {self.location.redact(str(exc))[:300]}"
+            ) from None
+        if not self.writer:
+            missing = set(chunks_schema(dimension).names) - set(self.chunks.schema.names)
+            if missing or made_by < SCHEMA_VERSION:
+                raise StoreMismatch(
+                    f"the shared index at {self.location.uri} is from an older Quarry: a writer upgrades it when it next indexes"
+                )
+            self.meta.setdefault("roots", [])
+            return
         self._upgrade()
         self.meta.update({"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "dimension": dimension})
         self.meta.setdefault("roots", [])
         self._write_meta()
         # A process killed between the chunk and document writes leaves chunks of a
-        # half-written document: every opener removes them before anyone reads.
+        # half-written document: every opener that writes removes them before anyone reads.
         self.repair()
+
+    def close(self) -> None:
+        """Give up the writer's lease, if this store holds one. Never raises."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+
+    @contextlib.contextmanager
+    def write_lease(self) -> Iterator[None]:
+        """Hold the index's writer lease for a run: locally the lock file (raises LeaseHeld,
+        naming the other run, when another process holds it); a shared writer holds its
+        lease from open to close already."""
+        if self.shared:
+            self._check_writable()
+            yield
+            return
+        with Lease(self.location):
+            yield
+
+    @property
+    def keep_versions(self) -> timedelta:
+        """How old a table version must be before optimize() removes it."""
+        return SHARED_KEEP_VERSIONS if self.shared else LOCAL_KEEP_VERSIONS
+
+    def _check_writable(self) -> None:
+        """Raise QuarryError unless this store may write: a shared store opened as a reader
+        never may, and a writer whose lease was lost may no longer (LeaseLost)."""
+        if not self.shared:
+            return
+        if not self.writer:
+            raise QuarryError(f"the shared index at {self.location.uri} is open for reading only")
+        if self._lease is None:
+            raise QuarryError(f"the shared index at {self.location.uri} is closed")
+        self._lease.check()
 
     def _upgrade(self) -> None:
         """Bring tables made by an older Quarry up to this schema, keeping their vectors."""
@@ -256,17 +359,18 @@ class Store:
 
     # -- meta -------------------------------------------------------------------
     def _read_meta(self) -> dict[str, Any]:
-        path = self.folder / META_FILE
         try:
-            return json.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            return {}
+            found = self.location.read(META_FILE)
+            return {} if found is None else json.loads(found[0].decode("utf-8"))
+        except SharedStoreError:
+            raise
         except (OSError, ValueError):
             log.warning("index metadata unreadable; it will be rewritten")
             return {}
 
     def _write_meta(self) -> None:
-        write_text_atomic(self.folder / META_FILE, json.dumps(self.meta, indent=1))
+        self._check_writable()
+        self.location.write(META_FILE, json.dumps(self.meta, indent=1).encode("utf-8"))
 
     def _drop_tables(self) -> None:
         import shutil
@@ -291,6 +395,7 @@ class Store:
         """Remember ``root`` (a folder or file given to an index run) in the index's
         metadata (index.json); a root known already is left as it is. Raises OSError when
         the metadata cannot be written."""
+        self._check_writable()
         if str(root) not in self.meta["roots"]:
             self.meta["roots"].append(str(root))
             self._write_meta()
@@ -299,6 +404,7 @@ class Store:
         """Forget a folder and delete its documents (their rows and passages) from the index;
         the files themselves are never touched. Returns the removed documents' paths.
         Raises OSError when the metadata cannot be written."""
+        self._check_writable()
         records = [r for r in self.all_documents().values() if r.root == str(root)]
         self.delete_documents([r.doc_id for r in records])
         if str(root) in self.meta["roots"]:
@@ -322,7 +428,7 @@ class Store:
 
     def stats(self) -> StoreStats:
         docs = self.documents.to_arrow().select(["status"]).column("status").to_pylist()
-        size = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+        size = self.location.size_bytes()
         return StoreStats(
             documents=sum(1 for s in docs if s == "ok"),
             skipped=sum(1 for s in docs if s != "ok"),
@@ -361,6 +467,7 @@ class Store:
         are searched by a flat pass until optimize() folds them in. IVF-SQ kept recall@50 at
         1.0 with a refine over 100,000 real-like passages and built in 5 s, where IVF-PQ
         reached 0.987 and took 132 s (docs/benchmarks.md)."""
+        self._check_writable()
         from lancedb.index import IvfSq
 
         started = time.perf_counter()
@@ -372,7 +479,7 @@ class Store:
             # 4 minutes without finishing at a million, where after compaction it took 4.4 s
             # and 17 s (LanceDB 0.40.0, docs/benchmarks.md). Searches meanwhile scan flat.
             self.chunks.drop_index(old)
-        self.chunks.optimize(cleanup_older_than=timedelta(minutes=1))
+        self.chunks.optimize(cleanup_older_than=self.keep_versions)
         vectors = self.chunks.count_rows("embedded")
         self.chunks.create_index("vector", config=IvfSq(distance_type="cosine"))
         self.meta["vector_index_rows"] = vectors
@@ -440,6 +547,7 @@ class Store:
         """Build the B-tree index on ``chunk_id`` that write() and fill_vectors() merge
         through, once there are passages; optimize() folds later rows into it, and rows
         outside it are still matched (a flat pass over them)."""
+        self._check_writable()
         if self.chunks.count_rows() == 0 or any(i.columns == ["chunk_id"] for i in self.chunks.list_indices()):
             return
         from lancedb.index import BTree
@@ -448,6 +556,7 @@ class Store:
 
     def ensure_text_index(self) -> None:
         """Build the full-text index once; later runs fold new rows in with optimize()."""
+        self._check_writable()
         if self.chunks.count_rows() == 0:
             return
         if self.has_text_index():
@@ -460,6 +569,7 @@ class Store:
         """Mid-run upkeep: build the full-text index if there is none (so BM25 answers at
         all), and fold rows into it (optimize) once more than ``max_unindexed`` are outside
         it. Returns whether it did either."""
+        self._check_writable()
         indices = [i for i in self.chunks.list_indices() if i.index_type == "FTS"]
         if not indices:
             if self.chunks.count_rows() == 0:
@@ -576,6 +686,7 @@ class Store:
 
         Returns the rows updated (fewer than len(chunks) where rows went or changed).
         Raises ValueError for another shape or a vector that is not finite (NaN, inf)."""
+        self._check_writable()
         if not chunks:
             return 0
         if vectors.shape != (len(chunks), self.dimension):
@@ -627,6 +738,7 @@ class Store:
 
         Raises ValueError when a vector is not finite (a broken model's NaN is never stored).
         """
+        self._check_writable()
         if not records:
             return
         rows = _chunk_table(records, chunks, vectors, self.dimension)
@@ -649,6 +761,7 @@ class Store:
     def delete_documents(self, doc_ids: list[str]) -> None:
         """Delete the documents with these ids (doc_id_for(path)) and their passages from the
         index, 500 ids per delete; ids not in the index are ignored. Files are never touched."""
+        self._check_writable()
         for start in range(0, len(doc_ids), 500):
             id_list = _sql_list(doc_ids[start : start + 500])
             self.chunks.delete(f"doc_id IN ({id_list})")
@@ -658,6 +771,7 @@ class Store:
     def repair(self) -> int:
         """Delete chunks whose document row is missing or describes another version of
         the file (left by a crash between the two writes). Returns how many went."""
+        self._check_writable()
         docs = self.documents.to_arrow().select(["doc_id", "content_hash", "status"]).to_pylist()
         valid = {(d["doc_id"], d["content_hash"]) for d in docs if d["status"] == "ok"}
         stale = {doc_id for doc_id, doc_hash in self._chunk_versions() if (doc_id, doc_hash) not in valid}
@@ -691,13 +805,15 @@ class Store:
         the folder and the fragment count do not grow without bound. Builds the full-text
         index if there is none, and the ANN vector index once ``ann_min_passages`` (default
         ANN_MIN_PASSAGES) passages have vectors (ensure_vector_index)."""
+        self._check_writable()
         started = time.perf_counter()
         self.ensure_id_index()
         self.ensure_text_index()
         self.ensure_vector_index(ann_min_passages)
-        # Versions older than a minute go; a search that started on one a moment ago still finishes.
+        # Versions older than keep_versions go (a minute locally, a week shared): a search
+        # that started on one still finishes.
         for table in (self.chunks, self.documents):
-            table.optimize(cleanup_older_than=timedelta(minutes=1))
+            table.optimize(cleanup_older_than=self.keep_versions)
         log.debug("optimize took %.2f s", time.perf_counter() - started)
 
 
@@ -798,5 +914,6 @@ def _chunk_table(
 def upsert_document_rows(store: Store, records: list[DocumentRecord]) -> None:
     """Update documents rows only (e.g. a touched file whose content did not change)."""
     if records:
+        store._check_writable()
         rows = pa.Table.from_pylist([_as_dict(r) for r in records], schema=documents_schema())
         store.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
