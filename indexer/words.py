@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import snowballstemmer
 
@@ -66,7 +66,7 @@ DEFAULT_LANGUAGE = "en"
 """The language of a text too short or too mixed to tell (its words get English stems)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stemmer(language: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(STEMMERS.get(language, "english"))
 

@@ -20,7 +20,7 @@ shows a snippet centred on those words, with both in bold.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from indexer import words
@@ -55,6 +55,12 @@ def text_language(text: str) -> str:
     """The language of a passage or page text (indexer.words.detect_language), kept for the
     last 1,024 texts: the results list asks for every row it paints."""
     return words.detect_language(text)
+
+
+def right_to_left(text: str) -> bool:
+    """Whether ``text`` is in a language written right to left (Arabic, Hebrew, Persian,
+    Urdu…, by text_language): the views lay it out right to left."""
+    return words.is_rtl(text_language(text))
 
 
 class _Span:
@@ -123,20 +129,41 @@ class QueryWords:
         for m in WORD.finditer(text, pos, end):
             word = m.group()
             if self.unspaced and UNSPACED_ANY.search(word):
-                spans = sorted(
-                    s for u in self.unspaced for s in words.find_unspaced(u, text, m.start(), m.end())
-                )
+                spans = sorted(s for u in self.unspaced for s in words.find_unspaced(u, text, m.start(), m.end()))
                 for start, stop in spans:
                     yield _Span(text, start, stop)
                 if spans:
                     continue
-            if stem(word) in self.stems or stem(word, self.language) in self.stems or (
-                stem(word, lang) in self.stems_in(lang)
+            if (
+                stem(word) in self.stems
+                or stem(word, self.language) in self.stems
+                or (stem(word, lang) in self.stems_in(lang))
             ):
                 yield m
 
 
 UNSPACED_ANY = words.UNSPACED_RUN
+
+
+def term_positions(terms: Sequence[str], text: str) -> list[tuple[int, int]]:
+    """(word position, term index) for each word of ``text`` that is one of ``terms``
+    (query_terms), in order: the same stem in English or the text's language, or an
+    unspaced term inside the word. Word positions count WORD matches from 0."""
+    langs = tuple(dict.fromkeys((words.DEFAULT_LANGUAGE, text_language(text))))
+    wanted: dict[tuple[str, str], list[int]] = {}
+    unspaced: list[tuple[str, int]] = []
+    for k, term in enumerate(terms):
+        if is_unspaced(term):
+            unspaced.append((term, k))
+        for lang in langs:
+            wanted.setdefault((lang, stem(term, lang)), []).append(k)
+    hits: list[tuple[int, int]] = []
+    for position, match in enumerate(WORD.finditer(text)):
+        word = match.group()
+        found = {k for lang in langs for k in wanted.get((lang, stem(word, lang)), ())}
+        found.update(k for term, k in unspaced if term in fold(word))
+        hits.extend((position, k) for k in sorted(found))
+    return hits
 
 
 @lru_cache(maxsize=64)
