@@ -42,7 +42,7 @@ def main() -> int:
         started = time.perf_counter()
         report = engine.indexer.run([args.folder])
         seconds = time.perf_counter() - started
-        size = sum(f.stat().st_size for f in Path(base).rglob("*") if f.is_file() and "index" in str(f))
+        size = sum(f.stat().st_size for f in Path(base).rglob("*") if f.is_file() and ".lance" in str(f))
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for row in rows:
             lang = row["language"]
@@ -54,15 +54,28 @@ def main() -> int:
                 counts[lang][f"{name} hit@1"] += bool(hits) and Path(hits[0].path).name == row["file"]
     result = {lang: {k: v for k, v in c.items()} for lang, c in counts.items()}
     if args.json:
-        print(json.dumps({"languages": result, "index_s": seconds, "report": report.summary()}))
+        print(json.dumps({"languages": result, "index_s": seconds, "index_bytes": size, "report": report.summary()}))
         return 0
     names = ["no-rerank bm25", "no-rerank hit@1", "default bm25", "default hit@1"]
     body = [[lang, c["n"], *(f"{c[k]}/{c['n']}" for k in names)] for lang, c in result.items()]
     total = {k: sum(c[k] for c in result.values()) for k in ["n", *names]}
     body.append(["all", total["n"], *(f"{total[k]}/{total['n']}" for k in names)])
-    print(table(["language", "queries", "keyword hit (no-rerank)", "hit@1 (no-rerank)", "keyword hit (default)",
-                 "hit@1 (default)"], body))
-    print(f"index: {report.summary()} in {seconds:.1f} s; {machine()}; load {os.getloadavg()[0]:.2f}")
+    print(
+        table(
+            [
+                "language",
+                "queries",
+                "keyword hit (no-rerank)",
+                "hit@1 (no-rerank)",
+                "keyword hit (default)",
+                "hit@1 (default)",
+            ],
+            body,
+        )
+    )
+    print(
+        f"index: {report.summary()} in {seconds:.1f} s, {size / 1e3:.0f} kB; {machine()}; load {os.getloadavg()[0]:.2f}"
+    )
     return 0
 
 

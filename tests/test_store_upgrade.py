@@ -17,7 +17,11 @@ from tests.conftest import SHARED
 
 
 def old_index(
-    folder: Path, dimension: int, fingerprint: str, version: int = 1, text: str = "The zephyrold passage written by an older Quarry."
+    folder: Path,
+    dimension: int,
+    fingerprint: str,
+    version: int = 1,
+    text: str = "The zephyrold passage written by an older Quarry.",
 ) -> None:
     folder.mkdir(parents=True)
     new = ("language", "search_text")

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from indexer import words
 from indexer.atomic import write_text_atomic
 from indexer.constants import (
     ANN_MAX_SEGMENTS,
@@ -42,7 +43,6 @@ from indexer.constants import (
     INDEX_CACHE_BYTES,
     METADATA_CACHE_BYTES,
 )
-from indexer import words
 from indexer.errors import StoreMismatch
 from indexer.store import ocr_words
 from indexer.types import Chunk, chunk_id_for, model_text, percent_ready
