@@ -15,7 +15,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = {"atomic", "cancel", "constants", "errors", "eta", "malloc", "paths", "types"}
+CORE = {"atomic", "cancel", "constants", "errors", "eta", "malloc", "paths", "types", "words"}
 LAYERS = ["core", "runtime", "models", "store", "ingest", "search", "top"]
 TOP = {"engine", "settings"}
 UPWARD = {

@@ -19,7 +19,8 @@ def test_lone_surrogates_are_dropped_and_split_pairs_repaired():
     ("raw", "clean"),
     [
         ("ﬁeld oﬃce ﬂoods eﬄuent staﬀ", "field office floods effluent staff"),  # ligatures
-        ("ＦＵＬＬ　ｗｉｄｔｈ１２３", "FULL width123"),  # full-width forms and ideographic space
+        ("ＦＵＬＬ　ｗｉｄｔｈ１２３", "ＦＵＬＬ ｗｉｄｔｈ１２３"),  # full-width forms kept; the ideographic space is a space
+        ("北京是中国的首都，也是文化中心。", "北京是中国的首都，也是文化中心。"),  # full-width punctuation as written
         ("pass\u00adword ferry\u200bman slip\u2060way \ufeffbom", "password ferryman slipway bom"),
         ("Gesamt\u00adkonzept Hafen\u200c\u200dverwaltung", "Gesamtkonzept Hafenverwaltung"),
         ("bell\x07 null\x00 esc\x1b text", "bell null esc text"),

@@ -16,9 +16,16 @@ from indexer.store.lance import CHUNKS, DOCUMENTS, META_FILE, SCHEMA_VERSION, St
 from tests.conftest import SHARED
 
 
-def old_index(folder: Path, dimension: int, fingerprint: str, version: int = 1) -> None:
+def old_index(
+    folder: Path,
+    dimension: int,
+    fingerprint: str,
+    version: int = 1,
+    text: str = "The zephyrold passage written by an older Quarry.",
+) -> None:
     folder.mkdir(parents=True)
-    later = {1: ("location", "ocr", "embedded"), 2: ("ocr", "embedded"), 3: ("embedded",)}[version]
+    new = ("language", "search_text")
+    later = {1: ("location", "ocr", "embedded"), 2: ("ocr", "embedded"), 3: ("embedded",), 4: ()}[version] + new
     schema = pa.schema([f for f in chunks_schema(dimension) if f.name not in later])
     db = lancedb.connect(folder)
     vector = np.zeros(dimension, dtype=np.float32)
@@ -33,11 +40,16 @@ def old_index(folder: Path, dimension: int, fingerprint: str, version: int = 1) 
         "start": 0,
         "end": 40,
         "title": "notes",
-        "text": "The zephyrold passage written by an older Quarry.",
+        "text": text,
         "vector": vector.tolist(),
         **({"location": ""} if version >= 2 else {}),
+        **({"ocr": False, "embedded": True} if version >= 4 else {}),
     }
-    db.create_table(CHUNKS, data=pa.Table.from_pylist([row], schema=schema))
+    table = db.create_table(CHUNKS, data=pa.Table.from_pylist([row], schema=schema))
+    if version >= 4:  # schema 4's full-text index, on the text itself
+        from lancedb.index import FTS
+
+        table.create_index("text", config=FTS())
     doc = {
         "doc_id": "d1",
         "path": "/old/notes.txt",
@@ -80,7 +92,7 @@ def test_a_schema_2_index_keeps_its_vectors_and_embeds_nothing_again(tmp_path: P
     folder = tmp_path / "index"
     old_index(folder, embedder.dimension, embedder.fingerprint, version=2)
     store = Store(folder, embedder.dimension, embedder.fingerprint)
-    assert store.chunks.schema.names[-1] == "embedded"
+    assert store.chunks.schema.names[-3:] == ["embedded", "language", "search_text"]
     assert json.loads((folder / META_FILE).read_text())["schema"] == SCHEMA_VERSION
     counts = store.passage_counts()
     assert (counts.passages, counts.vectors, counts.vectors_ready) == (1, 1, 1.0)
@@ -94,3 +106,16 @@ def test_a_schema_2_index_keeps_its_vectors_and_embeds_nothing_again(tmp_path: P
     report = Indexer(store, embedder).run([docs])
     assert report.chunks_embedded == 1  # the new passage only; the old one kept its vector
     assert store.passage_counts().vectors == 2
+
+
+def test_a_schema_4_index_gains_search_text_and_finds_an_inflected_word(tmp_path: Path, embedder):
+    folder = tmp_path / "index"
+    text = "In der Altstadt stehen viele alte Häuser aus dem Mittelalter, sorgfältig restauriert."
+    old_index(folder, embedder.dimension, embedder.fingerprint, version=4, text=text)
+    store = Store(folder, embedder.dimension, embedder.fingerprint)
+    (row,) = store.chunks.to_arrow().select(["language", "search_text", "vector"]).to_pylist()
+    assert row["language"] == "de" and "haus" in row["search_text"].split() and row["vector"][0] == 1.0
+    assert [i.columns for i in store.chunks.list_indices() if i.index_type == "FTS"] == [["search_text"]]
+    (old,) = store.text_search("Haus", 3)
+    assert old.text == text
+    assert json.loads((folder / META_FILE).read_text())["languages"] == ["de"]

@@ -84,7 +84,7 @@ USERS += ["indexer/search/preview.py", "app/widgets/results_view.py", "app/opene
 def test_no_other_module_has_its_own_query_word_rule():
     wrong = []
     for path in SOURCES:
-        if path == HOME:
+        if path in (HOME, ROOT / "indexer" / "words.py"):  # the rule and the tokeniser beneath it
             continue
         name = str(path.relative_to(ROOT))
         source = path.read_text(encoding="utf-8")

@@ -45,7 +45,7 @@ from app.settings_service import SettingsService
 from app.widgets.failure import failure_box
 from app.widgets.first_run import FirstRunPanel
 from app.widgets.preview import PagePreview
-from app.widgets.results_view import WEAK_BANNER, ResultsView, highlight, why_this_hit
+from app.widgets.results_view import WEAK_BANNER, ResultsView, direction, highlight, why_this_hit
 from app.widgets.settings_dialog import SettingsDialog
 from indexer.engine import Engine
 from indexer.errors import ModelInvalid, ModelMissing
@@ -452,12 +452,12 @@ class MainWindow(QMainWindow):
             if chunk.chunk_id == hit.chunk_id:
                 continue
             where = "before" if chunk.ordinal < hit.ordinal else "after"
-            parts.append((where, f"<p style='color:gray'>{html.escape(chunk.text)}</p>"))
+            parts.append((where, f"<p{direction(chunk.text)} style='color:gray'>{html.escape(chunk.text)}</p>"))
         body = "".join(p for w, p in parts if w == "before")
         mark = QColor(self.palette().color(QPalette.ColorRole.Highlight))
         mark.setAlpha(60)
         body += (
-            f"<a name='passage'></a><p style='background-color: rgba({mark.red()}, {mark.green()}, {mark.blue()}, 60)'>"
+            f"<a name='passage'></a><p{direction(hit.text)} style='background-color: rgba({mark.red()}, {mark.green()}, {mark.blue()}, 60)'>"
             f"{highlight(hit.text, self.results.query)}</p>"
         )
         body += "".join(p for w, p in parts if w == "after")

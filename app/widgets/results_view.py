@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 
 from app.qtmodels import HitRole
 from indexer.search.explain import explain_hit
-from indexer.search.terms import query_words
+from indexer.search.terms import query_words, right_to_left
 from indexer.types import Hit
 
 BAR_WIDTH = 56
@@ -42,10 +42,16 @@ def why_this_hit(hit: Hit) -> str:
     return html.escape(text[:1].upper() + text[1:])
 
 
+def direction(text: str) -> str:
+    """An HTML ``dir`` attribute for a block of ``text``: `` dir='rtl'`` for a right-to-left
+    language (indexer.search.terms.right_to_left), else ''."""
+    return " dir='rtl'" if right_to_left(text) else ""
+
+
 def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
     """Four levels: the document's title (large, bold), where the passage is (file, page,
-    folder; muted), the snippet with the query's words in bold, and how it was ranked (small,
-    muted)."""
+    folder; muted), the snippet with the query's words in bold (laid out right to left for
+    Arabic, Hebrew…), and how it was ranked (small, muted)."""
     path = Path(hit.path)
     title = hit.title.strip() or path.stem
     page = f"{hit.where} · OCR" if hit.ocr and hit.where else "OCR" if hit.ocr else hit.where
@@ -54,7 +60,7 @@ def hit_html(hit: Hit, query: str, method: str, muted: str) -> str:
     return (
         f"<div style='font-size:large; font-weight:600'>{html.escape(title)}</div>"
         f"<div style='color:{muted}'>{html.escape(where)}</div>"
-        f"<div style='margin-top:3px'>{highlight(hit.snippet, query)}</div>"
+        f"<div{direction(hit.text)} style='margin-top:3px'>{highlight(hit.snippet, query)}</div>"
         f"<div style='color:{muted}; font-size:small'>#{hit.rank} · {score} · {html.escape(method)}"
         f" (first stage #{hit.first_stage_rank})</div>"
     )

@@ -10,8 +10,10 @@ through :func:`normalise_document` before it is chunked, embedded, stored and se
 - control characters go (tab, line and page breaks become plain whitespace);
 - soft hyphens, zero-width and other invisible format characters are removed, so they no
   longer split ``pass\\u00adword`` into two keywords;
-- compatibility characters are folded with NFKC (``ﬁ`` → ``fi``, full-width ``Ａ`` → ``A``,
-  no-break space → space), except super- and subscripts, which stay readable (``m²``);
+- compatibility characters are folded with NFKC (``ﬁ`` → ``fi``, no-break space → space),
+  except super- and subscripts, which stay readable (``m²``), and East Asian full- and
+  half-width forms and punctuation, shown as written (``首都，也是`` keeps its comma; keyword
+  search folds widths for matching only, indexer.words);
 - a word hyphenated at a line end is joined only where the joined word occurs elsewhere in the
   same document (``pres-\\nsure`` → ``pressure`` when ``pressure`` is used elsewhere), otherwise the
   hyphen stays (``well-\\nknown`` → ``well-known``);
@@ -48,8 +50,11 @@ _INVISIBLE = re.compile(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
-# Kept as they are by the compatibility fold: NFKC would read 'm²' as 'm2' and 'H₂O' as 'H2O'.
-_KEEP = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f]+")
+# Kept as they are by the compatibility fold: NFKC would read 'm²' as 'm2' and 'H₂O' as 'H2O',
+# and the full- and half-width forms of East Asian text ('首都，也是', 'ｶﾀｶﾅ', 'Ａ') as ASCII
+# or other widths: the text is shown as written; keyword matching folds width itself
+# (indexer.words.fold).
+_KEEP = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f\u3001-\u303f\uff01-\uffef]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 # A word, a hyphen (ASCII or U+2010) at the end of a line, and the word continuing the next line.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from indexer.search.terms import WORD, query_terms, stem
+from indexer.search.terms import query_terms, term_positions
 
 Bounds = tuple[float, float]
 
@@ -41,12 +41,7 @@ def holds_phrase(terms: Sequence[str], text: str) -> bool:
     a word of the text is a term by the one rule of indexer.search.terms (same stem)."""
     if not terms:
         return False
-    wanted: dict[str, list[int]] = {}
-    for k, term in enumerate(terms):
-        wanted.setdefault(stem(term), []).append(k)
-    hits: list[tuple[int, int]] = []  # (word position, which term)
-    for position, match in enumerate(WORD.finditer(text)):
-        hits.extend((position, k) for k in wanted.get(stem(match.group()), ()))
+    hits = term_positions(terms, text)  # (word position, which term)
     if len({k for _, k in hits}) < len(terms):
         return False
     limit = PHRASE_SPREAD * len(terms)

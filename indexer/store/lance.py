@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from indexer import words
 from indexer.constants import (
     ANN_MAX_SEGMENTS,
     ANN_MIN_PASSAGES,
@@ -54,9 +55,13 @@ log = logging.getLogger(__name__)
 DOCUMENTS = "documents"
 CHUNKS = "chunks"
 META_FILE = "index.json"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """2: chunks gained ``location``; 3: ``ocr``; 4: ``embedded`` (vectors may be null until a
-backfill writes them). An older index is upgraded in place when opened, keeping its vectors."""
+backfill writes them); 5: ``language`` and ``search_text`` (the keys BM25 reads,
+indexer.words.search_text), the full-text index moved from ``text`` to ``search_text``. An
+older index is upgraded in place when opened, keeping its vectors."""
+UPGRADE_BATCH = 4096
+"""Rows whose search text an upgrade to schema 5 computes and writes at a time."""
 FTS_REFRESH_ROWS = 10_000
 """Rows outside the full-text index before a run folds them in (optimize). BM25 still finds
 them, by a flat pass that cost 0.09 s a query for 5,000 such rows and 0.46 s for 20,000
@@ -124,6 +129,11 @@ def chunks_schema(dimension: int) -> pa.Schema:
             # passages without vectors reads 1 bit a row, not the vectors (1.5 ms vs 120 ms
             # over 100,000 rows).
             pa.field("embedded", pa.bool_(), nullable=False),
+            # The passage's language (ISO 639-1, py3langid) and its words as the full-text
+            # index reads them: folded, stemmed in that language, unspaced scripts as
+            # character bigrams (indexer.words.search_text). Schema 5, last.
+            pa.field("language", pa.string()),
+            pa.field("search_text", pa.string()),
         ]
     )
 
@@ -356,6 +366,35 @@ class Store:
             # Every row of an older index has its vector: nothing is embedded again.
             log.info("upgrading the index: chunks gain an embedded column")
             self.chunks.add_columns({"embedded": "vector IS NOT NULL"})
+        if "search_text" not in names:
+            log.info("upgrading the index: chunks gain language and search_text columns")
+            self.chunks.add_columns([pa.field("language", pa.string()), pa.field("search_text", pa.string())])
+        if self.chunks.count_rows("search_text IS NULL"):
+            self._fill_search_text()
+        for index in self.chunks.list_indices():
+            if index.index_type == "FTS" and index.columns != ["search_text"]:
+                log.info("upgrading the index: the full-text index moves to search_text")
+                self.chunks.drop_index(index.name)
+                self.ensure_text_index()
+
+    def _fill_search_text(self) -> None:
+        """Compute language and search_text for rows without them (an index made before
+        schema 5, or one whose upgrade was cut short), UPGRADE_BATCH whole rows a commit."""
+        schema = chunks_schema(self.dimension)
+        done = 0
+        while True:
+            rows = self.chunks.search().where("search_text IS NULL").limit(UPGRADE_BATCH).to_arrow()
+            if not rows.num_rows:
+                break
+            languages, keys = _language_and_keys(rows.column("text").to_pylist())
+            self._note_languages(languages)
+            rows = rows.set_column(rows.schema.get_field_index("language"), "language", pa.array(languages))
+            rows = rows.set_column(rows.schema.get_field_index("search_text"), "search_text", pa.array(keys))
+            self.chunks.merge_insert("chunk_id").when_matched_update_all().execute(
+                rows.select(schema.names).cast(schema)
+            )
+            done += rows.num_rows
+        log.info("upgrading the index: search text of %d passages computed", done)
 
     # -- meta -------------------------------------------------------------------
     def _read_meta(self) -> dict[str, Any]:
@@ -523,16 +562,27 @@ class Store:
         # be one of them all the same, and is never a vector hit.
         return [_stored(row, 1.0 - float(row["_distance"])) for row in rows if row["_distance"] is not None]
 
+    def languages(self) -> list[str]:
+        """The languages of the stored passages (ISO 639-1), as written by write()."""
+        return list(self.meta.get("languages", []))
+
     def text_search(self, query: str, limit: int) -> list[StoredChunk]:
-        """BM25 over passage text (LanceDB's native full-text index); vectors included so
-        the caller can put text-only hits on the same similarity scale."""
+        """BM25 over the passages' search text (LanceDB's native full-text index, whitespace
+        tokens): the query's keys (indexer.words.query_keys) in English, its own language and
+        every language of the stored passages, so a word is matched as its passage's language
+        stems it. Vectors included so the caller can put text-only hits on the same
+        similarity scale."""
         from lancedb.query import MatchQuery
 
-        if not query.strip():
+        keys = words.query_keys(
+            [m.group() for m in words.WORD.finditer(query)],
+            [words.DEFAULT_LANGUAGE, words.detect_language(query), *self.languages()],
+        )
+        if not keys:
             return []
         try:
             rows = (
-                self.chunks.search(MatchQuery(query, "text"), query_type="fts")
+                self.chunks.search(MatchQuery(" ".join(keys), "search_text"), query_type="fts")
                 .select([*_CHUNK_COLUMNS, "vector", "_score"])
                 .limit(limit)
                 .to_arrow()
@@ -563,7 +613,11 @@ class Store:
             return
         from lancedb.index import FTS
 
-        self.chunks.create_index("text", config=FTS(), replace=True)
+        # Keys come folded and stemmed (indexer.words.search_text): LanceDB only splits them.
+        config = FTS(
+            base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False, ascii_folding=False
+        )
+        self.chunks.create_index("search_text", config=config, replace=True)
 
     def refresh_text_index(self, max_unindexed: int = FTS_REFRESH_ROWS) -> bool:
         """Mid-run upkeep: build the full-text index if there is none (so BM25 answers at
@@ -743,6 +797,7 @@ class Store:
             return
         rows = _chunk_table(records, chunks, vectors, self.dimension)
         if rows.num_rows:
+            self._note_languages(rows.column("language").to_pylist())
             self.chunks.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all().execute(
                 rows, on_bad_vectors="null"
             )
@@ -757,6 +812,13 @@ class Store:
         )
         doc_rows = pa.Table.from_pylist([_as_dict(r) for r in records], schema=documents_schema())
         self.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(doc_rows)
+
+    def _note_languages(self, languages: list[str]) -> None:
+        """Add languages not seen before to index.json (text_search stems queries in each)."""
+        new = [lang for lang in dict.fromkeys(languages) if lang not in self.meta.setdefault("languages", [])]
+        if new:
+            self.meta["languages"].extend(new)
+            self._write_meta()
 
     def delete_documents(self, doc_ids: list[str]) -> None:
         """Delete the documents with these ids (doc_id_for(path)) and their passages from the
@@ -869,6 +931,17 @@ def _as_dict(record: DocumentRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in DocumentRecord.__slots__}
 
 
+def _language_and_key(text: str) -> tuple[str, str]:
+    """A passage's language and search text (indexer.words)."""
+    language = words.detect_language(text)
+    return language, words.search_text(text, language)
+
+
+def _language_and_keys(texts: list[str]) -> tuple[list[str], list[str]]:
+    pairs = [_language_and_key(t or "") for t in texts]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
 def _chunk_table(
     records: list[DocumentRecord], chunks: dict[str, list[Chunk]], vectors: dict[str, np.ndarray], dimension: int
 ) -> pa.Table:
@@ -894,6 +967,9 @@ def _chunk_table(
             columns["title"].append(chunk.title)
             columns["text"].append(chunk.text)
             columns["embedded"].append(doc_vectors is not None)
+            language, keys = _language_and_key(chunk.text)
+            columns["language"].append(language)
+            columns["search_text"].append(keys)
         if doc_vectors is None:  # stored for BM25 now, embedded by the backfill
             doc_vectors = np.zeros((len(doc_chunks), dimension), dtype=np.float32)
         else:
