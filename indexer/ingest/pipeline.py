@@ -219,7 +219,7 @@ class Indexer:
             # again with it, as a pass of their own, before the embedding pass.
             defer_ocr = self.ocr and ocr_available()
             deferred: list[SourceFile] = []
-            meter = self._apply(plan, cancel, progress, report, timer, ocr=not defer_ocr, deferred=deferred)
+            meter = self._apply(plan, cancel, progress, report, timer, ocr=self.ocr and not defer_ocr, deferred=deferred if defer_ocr else None)
             if deferred:
                 self._ocr_pass(deferred, cancel, progress, report, timer)
             if embed:
