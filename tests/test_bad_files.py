@@ -155,8 +155,9 @@ def test_bad_files_never_stop_indexing(corpus, store, embedder, basedir):
         hits = store.text_search(token, 3)
         assert hits and token in hits[0].text.lower(), token
     assert stored["real.pdf"].status == "ok"
-    for name in ("a-pipe.txt", "dangling.txt"):
-        assert name not in stored
+    assert "a-pipe.txt" not in stored  # not a regular file: never read, never listed
+    # A link to nothing is listed as skipped, with why, so the person sees it was not read.
+    assert stored["dangling.txt"].status == "skipped" and "cannot be reached" in skipped["dangling.txt"]
     # Nothing was written to the user's files.
     del before[str(vanishing)]
     assert tree_hashes(folder) == before
