@@ -284,6 +284,7 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
 
 def cmd_search(args: argparse.Namespace, paths: Any) -> int:
     from indexer.engine import Engine
+    from indexer.search.explain import explain_hit
 
     saved = args.saved
     engine = Engine(paths, _options(args, use_reranker=not args.no_rerank, reset_on_mismatch=False, writer=False))
@@ -316,18 +317,12 @@ def cmd_search(args: argparse.Namespace, paths: Any) -> int:
         print(f"{hit.rank:>2}. {score}  {where}")
         print(f"    {hit.snippet}")
         if args.explain:
-            print(f"    why: {explain(hit)}")
+            print(f"    why: {explain_hit(hit)}")
     print(f"({result.method}, {result.timings_ms['total']:.0f} ms)", file=sys.stderr)
     if result.check:
         print(f"({result.check})", file=sys.stderr)
     return 0
 
-
-def explain(hit: Any) -> str:
-    """Every number that placed a hit, in one line (the window's details pane says the same)."""
-    from indexer.search.explain import explain_hit
-
-    return explain_hit(hit)
 
 def cmd_mcp(args: argparse.Namespace, paths: Any) -> int:
     from app.mcp_server import Library, build_server, serve_http, write_token
