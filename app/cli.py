@@ -213,13 +213,13 @@ def cmd_index(args: argparse.Namespace, paths: Any) -> int:
         # names the run that holds it; a shared index's lease was taken when it was opened.
         with engine.store.write_lease():
             report = engine.indexer.run(roots, progress=_progress_printer())
+        print(f"{report.summary()} — {report.chunks_embedded} chunks embedded in {report.seconds:.1f} s", file=sys.stderr)
+        for skipped in report.skipped:
+            print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        if not args.no_check and not report.cancelled and args.saved.use_reranker:
+            _check_reranker(engine, args)  # before close: it needs the engine's inference worker
     finally:
         engine.close()
-    print(f"{report.summary()} — {report.chunks_embedded} chunks embedded in {report.seconds:.1f} s", file=sys.stderr)
-    for skipped in report.skipped:
-        print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    if not args.no_check and not report.cancelled and args.saved.use_reranker:
-        _check_reranker(engine, args)
     return 0
 
 
@@ -231,13 +231,20 @@ def _check_reranker(engine: Any, args: argparse.Namespace) -> None:
         print(f"note: no reranker self-check: {problem}", file=sys.stderr)
         return
 
+    tty = sys.stderr.isatty()
+
     def show(done: int, total: int) -> None:
-        if sys.stderr.isatty() or done == total or done % 8 == 0:
-            print(f"\rchecking the reranker on this collection: {done} of {total}", end="", file=sys.stderr)
+        line = f"checking the reranker on this collection: {done} of {total}"
+        if tty:
+            print(f"\r{line}", end="", file=sys.stderr)
+        elif done == total or done % 8 == 0:
+            print(line, file=sys.stderr)
 
     finding = engine.check_reranker(progress=show)
     if finding is not None:
-        print(f"\n{finding.describe()}", file=sys.stderr)
+        if tty:
+            print(file=sys.stderr)  # end the progress line
+        print(finding.describe(), file=sys.stderr)
 
 
 def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
