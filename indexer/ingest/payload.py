@@ -12,7 +12,8 @@ Dropped (replaced by a space):
   left encoded; lower-case hex such as a SHA-256 digest is kept;
 - hex runs: more than 64 hex digits without a space (longer than any digest people search);
 - hex dumps: 8 or more space-separated groups of 2 to 8 hex digits on a line, holding both
-  a digit and a letter a–f (``xxd``/``hexdump`` output).
+  a digit and a letter a–f (``xxd``/``hexdump`` output), with the dump's character column
+  (``.PNG........IHDR``, ``|...|``) when at most 40 characters follow them to the line's end.
 
 Words, numbers, URLs with punctuation and digests of 64 digits or fewer are never matched.
 """
@@ -25,7 +26,10 @@ import re
 _DATA_URI = re.compile(r"data:[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+(?:;[^,\s]{0,200})?,[^\s\"'()<>\[\]]*")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}={0,2}")
 _HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:0x)?[0-9A-Fa-f]{65,}(?![0-9A-Za-z])")
-_HEX_DUMP = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2,8}:?[ \t]{1,3}){7,}[0-9A-Fa-f]{2,8}(?![0-9A-Za-z])")
+_HEX_DUMP = re.compile(
+    r"(?<![0-9A-Za-z])(?P<groups>(?:[0-9A-Fa-f]{2,8}:?[ \t]{1,3}){7,}[0-9A-Fa-f]{2,8})(?![0-9A-Za-z])"
+    r"(?:[^\n]{1,40}(?=\n|\Z))?"  # the dump's character column, to the end of its line
+)
 _UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[0-9]")
 _HEX_LETTER = re.compile("[A-Fa-f]")
 
@@ -40,8 +44,9 @@ def _base64_like(run: str) -> bool:
     return changes >= 0.4 * max(len(letters) - 1, 1)
 
 
-def _hex_dump_like(run: str) -> bool:
-    return bool(_DIGIT.search(run) and _HEX_LETTER.search(run))
+def _hex_dump_like(match: re.Match[str]) -> bool:
+    groups = match.group("groups")
+    return bool(_DIGIT.search(groups) and _HEX_LETTER.search(groups))
 
 
 def drop_payloads(text: str) -> tuple[str, int, int]:
@@ -58,9 +63,10 @@ def drop_payloads(text: str) -> tuple[str, int, int]:
         chars += len(match.group())
         return " "
 
-    def cut_if(test: object) -> object:
+    def cut_if(test: object, whole: bool = False) -> object:
         def replace(match: re.Match[str]) -> str:
-            return cut(match) if test(match.group()) else match.group()  # type: ignore[operator]
+            keep = test(match) if whole else test(match.group())  # type: ignore[operator]
+            return cut(match) if keep else match.group()
 
         return replace
 
@@ -68,5 +74,5 @@ def drop_payloads(text: str) -> tuple[str, int, int]:
         text = _DATA_URI.sub(cut, text)
     text = _BASE64.sub(cut_if(_base64_like), text)  # type: ignore[arg-type]
     text = _HEX_RUN.sub(cut, text)
-    text = _HEX_DUMP.sub(cut_if(_hex_dump_like), text)  # type: ignore[arg-type]
+    text = _HEX_DUMP.sub(cut_if(_hex_dump_like, whole=True), text)  # type: ignore[arg-type]
     return text, count, chars
