@@ -136,12 +136,12 @@ class Finding:
             return f"reranker self-check: too few passages to measure ({n} pseudo-queries); the default weighting is used"
         if self.weight:
             return (
-                f"on this collection the reranker helps: MRR {first:.2f} → {chosen:.2f} on {n} self-checks"
+                f"on this collection the reranker helps: MRR {first:.3f} → {chosen:.3f} on {n} self-checks"
                 f" (weight {self.weight:g}, measured {when})"
             )
         rerank = self.mrr.get("rerank", 0.0)
         return (
-            f"on this collection the reranker does not help (MRR {first:.2f} first stage, {rerank:.2f} reranked,"
+            f"on this collection the reranker does not help (MRR {first:.3f} first stage, {rerank:.3f} reranked,"
             f" {n} self-checks, measured {when}): the first-stage order is kept"
         )
 
