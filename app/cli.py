@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.rerank_cli import add_check_parser, add_rerank_parser, cmd_models_check, cmd_rerank
+from indexer.types import counted
 
 log = logging.getLogger("quarry.cli")
 
@@ -551,8 +552,8 @@ def cmd_status(args: argparse.Namespace, paths: Any) -> int:
         return 0
     print(f"Index: {paths.index_location} ({stats.bytes_on_disk / 1e6:.1f} MB, embedder {stats.embedder})")
     for root, n in per_root.items():
-        print(f"  {root}: {n} documents")
-    print(f"{stats.documents} documents, {len(skipped)} skipped; {counts.describe()}")
+        print(f"  {root}: {counted(n, 'document')}")
+    print(f"{counted(stats.documents, 'document')}, {len(skipped)} skipped; {counts.describe()}")
     if counts.vectors < counts.passages:
         print("  meaning search waits for the rest: `quarry index` embeds them (an interrupted run resumes)")
     for d in skipped:
@@ -570,7 +571,7 @@ def cmd_remove(args: argparse.Namespace, paths: Any) -> int:
         removed = engine.store.remove_root(Path(args.folder).expanduser().resolve())
         engine.store.optimize()
     engine.close()
-    print(f"Removed {len(removed)} documents.")
+    print(f"Removed {counted(len(removed), 'document')}.")
     return 0
 
 

@@ -274,3 +274,9 @@ def percent_ready(fraction: float) -> int:
 def readiness(vectors_ready: float) -> str:
     """'meaning search: 40 % ready' for a share of passages with vectors under 1, else ''."""
     return "" if vectors_ready >= 1.0 else f"meaning search: {percent_ready(vectors_ready)} % ready"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the number it needs: counted(1, 'document') → '1 document',
+    counted(1200, 'passage') → '1,200 passages'; ``plural`` where adding 's' is wrong."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

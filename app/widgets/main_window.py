@@ -53,7 +53,7 @@ from indexer.eta import TimeLeft, say_time_left
 from indexer.ingest.loaders import FORMAT_NAMES
 from indexer.ingest.loaders.image import IMAGE_SUFFIXES
 from indexer.search.preview import PageCache, ocr_words_in
-from indexer.types import Hit, IndexReport, Progress, SearchResult
+from indexer.types import Hit, IndexReport, Progress, SearchResult, counted
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +387,7 @@ class MainWindow(QMainWindow):
         if self.indexing.running:
             documents = sum(d for d, _ in self.folder_stats.values())
             self._show_empty(
-                f"Indexing… {documents} documents so far<br><span style='font-size:11pt'>"
+                f"Indexing… {counted(documents, 'document')} so far<br><span style='font-size:11pt'>"
                 "Type to search what is already indexed.</span>"
             )
         elif not self.folder_stats:
@@ -397,7 +397,7 @@ class MainWindow(QMainWindow):
             )
         else:
             documents = sum(d for d, _ in self.folder_stats.values())
-            self._show_empty(f"Type to search {documents} documents")
+            self._show_empty(f"Type to search {counted(documents, 'document')}")
 
     # -- details and opening ---------------------------------------------------------------
     def current_hit(self) -> Hit | None:
@@ -621,13 +621,13 @@ class MainWindow(QMainWindow):
         self.folder_stats = stats["folders"]
         self.folders.clear()
         for folder, (documents, chunks) in self.folder_stats.items():
-            item = QListWidgetItem(f"{Path(folder).name}\n{documents} documents, {chunks} chunks")
+            item = QListWidgetItem(f"{Path(folder).name}\n{counted(documents, 'document')}, {counted(chunks, 'passage')}")
             item.setData(Qt.ItemDataRole.UserRole, folder)
             item.setToolTip(folder)
             self.folders.addItem(item)
         passages = stats.get("passages")
-        detail = f" · {passages.describe()}" if passages is not None else f", {stats['chunks']} chunks"
-        self.index_label.setText(f"{stats['documents']} documents{detail}")
+        detail = f" · {passages.describe()}" if passages is not None else f", {counted(stats['chunks'], 'passage')}"
+        self.index_label.setText(f"{counted(stats['documents'], 'document')}{detail}")
         if self.resume_backfill and passages is not None:
             self.resume_backfill = False
             if passages.vectors < passages.passages and self.folder_stats and not self.indexing.running:

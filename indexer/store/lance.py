@@ -48,7 +48,7 @@ from indexer.errors import QuarryError, StoreMismatch
 from indexer.store import ocr_words
 from indexer.store.lease import Lease
 from indexer.store.location import Location, SharedStoreError
-from indexer.types import Chunk, chunk_id_for, model_text, percent_ready
+from indexer.types import Chunk, chunk_id_for, counted, model_text, percent_ready
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class PassageCounts:
     def describe(self) -> str:
         """One line for the status bar and `quarry status`: '3,076 passages: 3,076 by
         keyword, 1,230 by meaning (40 % ready)'; the '(… ready)' only while vectors are missing."""
-        line = f"{self.passages:,} passages: {self.keyword:,} by keyword, {self.vectors:,} by meaning"
+        line = f"{counted(self.passages, 'passage')}: {self.keyword:,} by keyword, {self.vectors:,} by meaning"
         return line if self.vectors_ready >= 1.0 else f"{line} ({percent_ready(self.vectors_ready)} % ready)"
 
 
