@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import anyio
 from mcp import ClientSession
@@ -102,7 +101,7 @@ def main() -> None:
     queries = [json.loads(line)["query"] for line in args.queries.read_text().splitlines() if line.strip()][
         : args.limit
     ]
-    times: dict[str, Any] = anyio.run(mcp_calls, args.home, queries, args.rounds, args.concurrent)
+    times: dict[str, list[float]] = anyio.run(mcp_calls, args.home, queries, args.rounds, args.concurrent)
     times.update(cli_calls(args.home, queries))
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     print(table(["call", "n", "p50 ms", "p95 ms"], [row(name, values) for name, values in times.items()]))

@@ -36,19 +36,20 @@ def _bounds(folder: Path) -> None:
     (folder / "companion.txt").write_text("The harbour crane was serviced by the Tarbert engineers.\n")
 
 
+def _dump_line(n: int, row: bytes) -> str:
+    """Line ``n`` of a hex dump of ``row`` (16 bytes), with its character column: odd lines as
+    xxd writes them, even ones as hexdump -C does."""
+    chars = "".join(chr(b) if 32 <= b < 127 else "." for b in row)
+    if n % 2:
+        return f"{16 * n:08x}: " + " ".join(row[i : i + 2].hex() for i in range(0, 16, 2)) + f"  {chars}"
+    return f"{16 * n:08x}  {row[:8].hex(' ')}  {row[8:].hex(' ')}  |{chars}|"
+
+
 def _payloads(folder: Path) -> None:
     rng = random.Random(7)
     blob = base64.b64encode(rng.randbytes(30_000)).decode()
     pem = "\n".join(blob[i : i + 64] for i in range(0, len(blob), 64))
-    rows = [rng.randbytes(16) for _ in range(400)]
-    shown = ["".join(chr(b) if 32 <= b < 127 else "." for b in row) for row in rows]  # the character column
-    dump = "\n".join(  # xxd, then hexdump -C
-        f"{16 * n:08x}: " + " ".join(row[i : i + 2].hex() for i in range(0, 16, 2)) + f"  {chars}"
-        if n % 2
-        else f"{16 * n:08x}  " + " ".join(f"{b:02x}" for b in row[:8]) + "  " + " ".join(f"{b:02x}" for b in row[8:])
-        + f"  |{chars}|"
-        for n, (row, chars) in enumerate(zip(rows, shown, strict=True))
-    )
+    dump = "\n".join(_dump_line(n, rng.randbytes(16)) for n in range(400))
     svg = "data:image/svg+xml," + "%3Csvg%20width%3D%2210%22%3E" * 2000
     (folder / "payloads.md").write_text(
         "# Buoy maintenance\n\nThe whistle buoy off Sanda is repainted every second May.\n\n"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 _DATA_URI = re.compile(r"data:[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+(?:;[^,\s]{0,200})?,[^\s\"'()<>\[\]]*")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}={0,2}")
@@ -34,7 +35,8 @@ _UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[
 _HEX_LETTER = re.compile("[A-Fa-f]")
 
 
-def _base64_like(run: str) -> bool:
+def _base64_like(match: re.Match[str]) -> bool:
+    run = match.group()
     if not (_UPPER.search(run) and _LOWER.search(run)):
         return False
     if _DIGIT.search(run):
@@ -63,16 +65,15 @@ def drop_payloads(text: str) -> tuple[str, int, int]:
         chars += len(match.group())
         return " "
 
-    def cut_if(test: object, whole: bool = False) -> object:
+    def cut_if(test: Callable[[re.Match[str]], bool]) -> Callable[[re.Match[str]], str]:
         def replace(match: re.Match[str]) -> str:
-            keep = test(match) if whole else test(match.group())  # type: ignore[operator]
-            return cut(match) if keep else match.group()
+            return cut(match) if test(match) else match.group()
 
         return replace
 
     if "data:" in text:
         text = _DATA_URI.sub(cut, text)
-    text = _BASE64.sub(cut_if(_base64_like), text)  # type: ignore[arg-type]
+    text = _BASE64.sub(cut_if(_base64_like), text)
     text = _HEX_RUN.sub(cut, text)
-    text = _HEX_DUMP.sub(cut_if(_hex_dump_like, whole=True), text)  # type: ignore[arg-type]
+    text = _HEX_DUMP.sub(cut_if(_hex_dump_like), text)
     return text, count, chars
