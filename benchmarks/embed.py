@@ -93,6 +93,19 @@ def onnxruntime_runner(texts: list[str]) -> Runner:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
+    class Hidden(torch.nn.Module):
+        """The encoder's last hidden state from three positional inputs, as the ONNX export
+        passes them (BertModel.forward takes more arguments, by keyword)."""
+
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+
     folder_model = str(hf_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(folder_model)
     model = AutoModel.from_pretrained(folder_model, torch_dtype=torch.float32).eval()
@@ -101,7 +114,7 @@ def onnxruntime_runner(texts: list[str]) -> Runner:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "embedder.onnx"
         torch.onnx.export(
-            model,
+            Hidden(model),
             tuple(sample[n] for n in names),
             str(path),
             input_names=names,
