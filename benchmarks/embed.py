@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import EMBEDDER, PDFS, machine, start_worker, table
-from benchmarks.rerank import Runner, interleaved
+from benchmarks.rerank import Runner, interleaved, side_by_side
 
 BATCH = 32
 """Passages per forward pass for PyTorch and onnxruntime (sentence-transformers' default)."""
@@ -174,11 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for _, close in runners.values():
             close()
-    variants = {k: v for k, v in measured.items() if k.startswith("quarry")}
-    rates: dict[str, float | None] = {"quarry": measured["quarry (app default)"]}
-    if not args.only_quarry:
-        rates.update({name: measured.get(name) for name in others})
-    ratios = {f"quarry/{k}": rates["quarry"] / v for k, v in rates.items() if k != "quarry" and v}  # type: ignore[operator]
+    variants, rates, ratios, rows = side_by_side(measured, [] if args.only_quarry else list(others), notes, BATCH)
     if args.json:
         print(
             json.dumps(
@@ -195,12 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"Embedding throughput, {len(texts)} passages of the shared PDFs, median of {args.repeats} interleaved runs")
     print(f"Machine: {machine()}; Quarry's embedder file: {EMBEDDER.name}\n")
-    rows = [[name, f"{rate:.1f}", ""] for name, rate in variants.items()]
-    for name in others:
-        if name in rates:
-            value = rates[name]
-            ratio = f"quarry is {ratios[f'quarry/{name}']:.2f}x" if value else notes.get(name, "")
-            rows.append([f"{name} (batch {BATCH})", f"{value:.1f}" if value else "-", ratio])
     print(table(["engine", "passages/s", "ratio"], rows))
     return 0
 

@@ -124,6 +124,24 @@ def interleaved(runners: dict[str, Runner], pairs: int, repeats: int) -> dict[st
     return {name: median(values) for name, values in rates.items()}
 
 
+def side_by_side(
+    measured: dict[str, float], others: list[str], notes: dict[str, str], batch: int
+) -> tuple[dict[str, float], dict[str, float | None], dict[str, float], list[list[str]]]:
+    """From ``interleaved``'s rates ("quarry (app default)" and other "quarry …" variants, then
+    the comparison engines named in ``others``): (Quarry's variants, the rate per engine,
+    Quarry's ratio to each, table rows; a missing engine's row gives its note)."""
+    variants = {k: v for k, v in measured.items() if k.startswith("quarry")}
+    rates: dict[str, float | None] = {"quarry": measured["quarry (app default)"]}
+    rates.update({name: measured.get(name) for name in others})
+    ratios = {f"quarry/{k}": rates["quarry"] / v for k, v in rates.items() if k != "quarry" and v}  # type: ignore[operator]
+    rows = [[name, f"{rate:.1f}", ""] for name, rate in variants.items()]
+    for name in others:
+        value = rates[name]
+        ratio = f"quarry is {ratios[f'quarry/{name}']:.2f}x" if value else notes.get(name, "")
+        rows.append([f"{name} (batch {batch})", f"{value:.1f}" if value else "-", ratio])
+    return variants, rates, ratios, rows
+
+
 def sentence_transformers_runner(query: str, docs: list[str]) -> Runner:
     import torch
     from sentence_transformers import CrossEncoder
@@ -209,12 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         measured = interleaved(runners, len(docs), args.repeats)
         for _, close in runners.values():
             close()
-    variants = {k: v for k, v in measured.items() if k.startswith("quarry")}
-    rates: dict[str, float | None] = {"quarry": measured["quarry (app default)"]}
-    for name in ("sentence_transformers", "onnxruntime"):
-        if not args.only_quarry:
-            rates[name] = measured.get(name)
-    ratios = {f"quarry/{k}": rates["quarry"] / v for k, v in rates.items() if k != "quarry" and v}  # type: ignore[operator]
+    names = [] if args.only_quarry else list(others)
+    variants, rates, ratios, rows = side_by_side(measured, names, notes, BATCH)
     if args.json:
         out = {
             "pairs_per_s": rates,
@@ -231,12 +245,6 @@ def main(argv: list[str] | None = None) -> int:
         f"Rerank throughput, {len(docs)} pairs of ~{mean_tokens:.0f} tokens, median of {args.repeats} interleaved runs"
     )
     print(f"Machine: {machine()}; app default reranker file: {chosen.name}\n")
-    rows = [[name, f"{rate:.1f}", ""] for name, rate in variants.items()]
-    for name in ("sentence_transformers", "onnxruntime"):
-        if name in rates:
-            value = rates[name]
-            ratio = f"quarry is {ratios[f'quarry/{name}']:.2f}x" if value else notes.get(name, "")
-            rows.append([f"{name} (batch {BATCH})", f"{value:.1f}" if value else "-", ratio])
     print(table(["engine", "pairs/s", "ratio"], rows))
     return 0
 

@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
@@ -34,12 +35,14 @@ def page_texts(pdf: Path) -> list[str]:
     return [text.replace("- ", "-") for text in texts]
 
 
-def main() -> int:
-    evidence: dict[str, str] = json.loads(EVIDENCE.read_text(encoding="utf-8"))
-    rows = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+def main(query_set: Path = SET, evidence_file: Path = EVIDENCE, make: Callable[[list[str]], int] = make_pdfs) -> int:
+    """Check ``query_set``'s labels against ``evidence_file`` on the PDFs ``make`` writes;
+    another book set passes its own three."""
+    evidence: dict[str, str] = json.loads(evidence_file.read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in query_set.read_text(encoding="utf-8").splitlines() if line.strip()]
     failures = 0
     with tempfile.TemporaryDirectory() as folder:
-        make_pdfs([folder])
+        make([folder])
         pages = {pdf.name: page_texts(pdf) for pdf in Path(folder).glob("*.pdf")}
         for row in rows:
             if row["kind"] == "off-topic":

@@ -82,12 +82,13 @@ def pages_of(text: str) -> list[list[str]]:
     return pages
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, text: Path = TEXT) -> int:
+    """Write ``text``/NAME.txt as OUT/NAME.pdf (OUT from ``argv``); another book set passes its folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for the PDFs (created if missing)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for source in sorted(TEXT.glob("*.txt")):
+    for source in sorted(text.glob("*.txt")):
         pages = pages_of(source.read_text(encoding="utf-8"))
         write_pdf(args.out / f"{source.stem}.pdf", pages)
         sys.stdout.write(f"{source.stem}.pdf: {len(pages)} pages\n")
