@@ -166,12 +166,12 @@ def main(argv: list[str] | None = None) -> int:
             runners[name] = make(texts)
         except ImportError as exc:
             notes[name] = f"not installed ({exc.name}); run make bench-deps"
-    if notes and args.require_all:
-        sys.stderr.write(f"missing comparison engines: {notes}\n")
-        return 1
     try:
+        if notes and args.require_all:
+            sys.stderr.write(f"missing comparison engines: {notes}\n")
+            return 1
         measured = interleaved(runners, len(texts), args.repeats)
-    finally:
+    finally:  # Quarry's runners own inference workers: close them on every way out
         for _, close in runners.values():
             close()
     variants, rates, ratios, rows = side_by_side(measured, [] if args.only_quarry else list(others), notes, BATCH)
