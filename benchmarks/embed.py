@@ -63,12 +63,13 @@ def pdf_passages(limit: int) -> list[str]:
     return out
 
 
-def quarry_runner(texts: list[str], seqs_per_decode: int = 1) -> Runner:
-    """Quarry's Embedder as the app builds it (one passage per decode), or packing more."""
+def quarry_runner(texts: list[str], seqs_per_decode: int = 1, lanes: int | None = None) -> Runner:
+    """Quarry's Embedder as the app builds it (one passage per decode, one context per CPU
+    thread), or packing more passages per decode, or another number of contexts."""
     from indexer.models.embedding import Embedder
 
     worker, placement = start_worker()
-    embedder = Embedder(EMBEDDER, placement, seqs_per_decode=seqs_per_decode, worker=worker)
+    embedder = Embedder(EMBEDDER, placement, seqs_per_decode=seqs_per_decode, worker=worker, lanes=lanes)
 
     def close() -> None:
         embedder.close()
@@ -149,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--variants", action="store_true", help="also run Quarry packing 4 and 8 passages per decode")
+    parser.add_argument(
+        "--variants", action="store_true", help="also run Quarry with one context and packing 4 and 8 passages per decode"
+    )
     parser.add_argument("--only-quarry", action="store_true", help="skip PyTorch and onnxruntime")
     parser.add_argument("--require-all", action="store_true", help="exit 1 when a comparison engine is missing")
     parser.add_argument("--json", action="store_true")
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = pdf_passages(args.passages)
     runners: dict[str, Runner] = {"quarry (app default)": quarry_runner(texts)}
     if args.variants:
+        runners["quarry, 1 context of all threads"] = quarry_runner(texts, lanes=1)
         for packed in (4, 8):
             runners[f"quarry, {packed} passages per decode"] = quarry_runner(texts, packed)
     notes: dict[str, str] = {}

@@ -102,13 +102,22 @@ class Server:
         return any(trimmed)
 
     def do_load_embedder(
-        self, slot: int, path: str, placement: Any, seqs_per_decode: int, info: Any, *, cancel: CancelToken
+        self,
+        slot: int,
+        path: str,
+        placement: Any,
+        seqs_per_decode: int,
+        info: Any,
+        lanes: int | None = None,
+        *,
+        cancel: CancelToken,
     ) -> dict[str, Any]:
         from indexer.models.embedding import LocalEmbedder
 
-        model = LocalEmbedder(Path(path), self._placement(placement), seqs_per_decode, info)
+        model = LocalEmbedder(Path(path), self._placement(placement), seqs_per_decode, info, lanes)
         self._keep(slot, model)
         return {
+            "n_lanes": model.model.n_lanes,
             "dimension": model.dimension,
             "max_tokens": model.max_tokens,
             "pooling": model.model.pooling,
