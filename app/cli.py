@@ -214,7 +214,7 @@ def cmd_index(args: argparse.Namespace, paths: Any) -> int:
         # names the run that holds it; a shared index's lease was taken when it was opened.
         with engine.store.write_lease():
             report = engine.indexer.run(roots, progress=_progress_printer())
-        print(f"{report.summary()} — {report.chunks_embedded} chunks embedded in {report.seconds:.1f} s", file=sys.stderr)
+        print(f"{report.summary()} — {report.chunks_embedded} passages embedded in {report.seconds:.1f} s", file=sys.stderr)
         for skipped in report.skipped:
             print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
         if not args.no_check and not report.cancelled and args.saved.use_reranker:
@@ -267,7 +267,7 @@ def cmd_watch(args: argparse.Namespace, paths: Any) -> int:
         with lock:
             report = engine.indexer.run(changed, stop)
         stamp = time.strftime("%H:%M:%S")
-        print(f"{stamp} {report.summary()}, {report.chunks_embedded} chunks embedded", flush=True)
+        print(f"{stamp} {report.summary()}, {report.chunks_embedded} passages embedded", flush=True)
         for skipped in report.skipped:
             print(f"  skipped {skipped.path}: {skipped.reason}", flush=True)
 
@@ -410,6 +410,7 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
         choice = setup.worker.choice
     cpu_bf16 = hardware.cpu_has_bf16
     on_disk = {c.name: c for kind in ("reranker", "embedder") for c in choices(kind, models) if c.entry}
+    in_use = {kind: _in_use(args, kind, models) for kind in ("reranker", "embedder")}
     if args.json:
         print(
             json.dumps(
@@ -425,6 +426,7 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
                     "backends": list(hardware.backends),
                     "devices": [d.description for d in hardware.devices],
                     "model_dirs": [str(d) for d in paths.model_dirs()],
+                    "in_use": in_use,
                     "catalogue": [
                         {
                             "name": e.name,
@@ -466,6 +468,8 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
             f"This CPU has AVX512-BF16: f16 and f32 rerankers up to 1 GB run as bf16 copies kept in {paths.tuned_models}"
         )
     print(f"Model folders: {', '.join(str(d) for d in paths.model_dirs()) or '(none)'}")
+    for kind, use in in_use.items():
+        print(f"In use, {kind}: {use['model'] or '(none)'} — {use['why']}")
     print("\nCatalogue (quarry models pull NAME):")
     for e in catalogue():
         mark = "on disk" if on_disk[e.name].on_disk else f"{e.size_mb} MB to download"
@@ -483,6 +487,28 @@ def cmd_models(args: argparse.Namespace, paths: Any) -> int:
             problem = m.problem if m.problem.startswith(m.path.name) else f"{m.path.name}: {m.problem}"
             print(f"  {'invalid':<9} {'':<13} {size:>9}  {'':<9} {problem}")
     return 0
+
+
+def _in_use(args: argparse.Namespace, kind: str, models: list[Any]) -> dict[str, str | None]:
+    """Which ``kind`` model a search would use now, and why: {"model": file path, the
+    endpoint's host, or None, "why": in words}. The command line goes over the settings."""
+    from indexer.errors import QuarryError
+    from indexer.models.files import pick
+
+    saved = args.saved
+    named = getattr(args, kind)
+    endpoint = None if named else getattr(saved, f"{kind}_endpoint")
+    if kind == "reranker" and not named and not saved.use_reranker:
+        return {"model": None, "why": "reranking is off in the settings"}
+    if endpoint is not None:
+        return {"model": endpoint.host, "why": "the remote endpoint in the settings"}
+    wanted = named or getattr(saved, kind)
+    try:
+        path = pick(models, kind, wanted)
+    except QuarryError as exc:
+        return {"model": None, "why": str(exc)}
+    why = "named on the command line" if named else "chosen in the settings" if wanted else "picked: the preferred one found"
+    return {"model": str(path), "why": why}
 
 
 def _pull(args: argparse.Namespace, paths: Any) -> int:

@@ -166,7 +166,7 @@ def test_a_killed_backfill_resumes_without_duplicates(tmp_path: Path):
     resumed = quarry(None, "index", env=env, timeout=600)  # no change on disk: only the backfill
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"0 added, 0 updated, {files} unchanged" in resumed.stderr
-    assert f"— {files - at_kill} chunks embedded" in resumed.stderr  # nothing embedded twice
+    assert f"— {files - at_kill} passages embedded" in resumed.stderr  # nothing embedded twice
     assert check_consistent(home) == (files, files)
     assert vector_counts(home) == (files, files)
     table = lancedb.connect(home / "data" / "index").open_table(CHUNKS)

@@ -62,6 +62,15 @@ def test_models_lists_files_and_device(basedir: Path):
     assert kinds["all-MiniLM-L6-v2-q8_0.gguf"] == "embedder"
     assert kinds["quarry-test-reranker-minilm-l6-q8_0.gguf"] == "reranker"
     assert data["device"].startswith(("CPU", "CUDA", "Metal", "Vulkan"))
+    # Which models a search would use now, and why (issue 27: it did not say).
+    picked = data["in_use"]
+    assert kinds[Path(picked["reranker"]["model"]).name] == "reranker"
+    assert picked["reranker"]["why"] == picked["embedder"]["why"] == "picked: the preferred one found"
+    assert Path(picked["embedder"]["model"]).name == "all-MiniLM-L6-v2-q8_0.gguf"
+    named = quarry(basedir, "--reranker=quarry-test-reranker-minilm-l6-q8_0.gguf", "models")
+    assert "In use, reranker: " in named.stdout and "quarry-test-reranker-minilm-l6-q8_0.gguf — named on the command line" in named.stdout
+    absent = json.loads(quarry(basedir, "--reranker=no-such.gguf", "models", "--json").stdout)["in_use"]["reranker"]
+    assert absent["model"] is None and "no reranker model named 'no-such.gguf'" in absent["why"]
 
 
 def test_errors_are_one_clear_line(basedir: Path, tmp_path: Path):
