@@ -19,11 +19,33 @@ class HitsModel(QAbstractListModel):
         self.reranked = False
 
     def set_result(self, result: SearchResult | None, reranked: bool) -> None:
+        """Show ``result``. A refinement of the result shown (the same query, the same
+        passages in a new order: the reranked list) moves the rows instead of resetting the
+        model, so the view's current row and selection follow their passage and no
+        ``currentChanged`` fires; anything else resets the model."""
+        if result is not None and self.is_refinement(result):
+            place = {h.chunk_id: n for n, h in enumerate(result.hits)}
+            old = [h.chunk_id for h in self.hits]
+            self.layoutAboutToBeChanged.emit()
+            persistent = self.persistentIndexList()
+            self.result, self.hits, self.reranked = result, list(result.hits), reranked
+            self.changePersistentIndexList(
+                persistent, [self.index(place[old[i.row()]], i.column()) for i in persistent]
+            )
+            self.layoutChanged.emit()
+            return
         self.beginResetModel()
         self.result = result
         self.hits = list(result.hits) if result else []
         self.reranked = reranked
         self.endResetModel()
+
+    def is_refinement(self, result: SearchResult) -> bool:
+        """Whether ``result`` holds exactly the passages shown now, for the same query."""
+        if self.result is None or result.query != self.result.query or len(result.hits) != len(self.hits):
+            return False
+        shown = {h.chunk_id for h in self.hits}
+        return len(shown) == len(self.hits) and shown == {h.chunk_id for h in result.hits}
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.hits)

@@ -187,6 +187,7 @@ class IndexService(QObject):
             "chunks": sum(d.chunks for d in docs if d.ok),
             "skipped": sum(1 for d in docs if not d.ok),
             "passages": engine.store.passage_counts(),
+            "advice": engine.language_advice(),
         }
 
     def list_skipped(self, done: Callable[[list[tuple[str, str]]], None]) -> None:

@@ -224,6 +224,14 @@ class Engine:
             log.warning("reranker unavailable: %s", exc)
             return None, f"reranker unavailable: {exc}"
 
+    def language_advice(self) -> str:
+        """A sentence when the collection is mostly not English and the embedder reads only
+        English (indexer.models.advice), else ''. Reads one row count per stored language."""
+        from indexer.models.advice import multilingual_advice
+
+        path = self.embedder.path if isinstance(self.embedder, Embedder) else None
+        return multilingual_advice(self.store.language_counts(), path)
+
     @property
     def device_label(self) -> str:
         """Where llama.cpp runs the local models (the CPU after a GPU failure)."""

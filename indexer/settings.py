@@ -60,6 +60,8 @@ class Settings:
     shared_index: str = ""
     """A team's index in object storage (s3://BUCKET/PREFIX) searched instead of the local one;
     '' for the local index. Only the URL: credentials come from the AWS variables, never here."""
+    language_advice_shown: bool = False
+    """The window has said once that a collection is mostly not English (indexer.models.advice)."""
     version: int = field(default=SCHEMA_VERSION)
 
     def search_options(self) -> SearchOptions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
@@ -86,6 +87,8 @@ class MainWindow(QMainWindow):
         self.custom_open = ""
         self.generation = 0
         self.reranked = False
+        self._detail_chunks: tuple[str, list] = ("", [])
+        """The passage whose neighbours the details pane shows, and those neighbours."""
         self.folder_stats: dict[str, tuple[int, int]] = {}
         self.failure: QMessageBox | None = None
         """The last failure report shown (tests read it)."""
@@ -185,9 +188,18 @@ class MainWindow(QMainWindow):
         self.progress_timer = QTimer(self, singleShot=True, interval=PROGRESS_DELAY_MS)
         self.stats_timer = QTimer(self, interval=STATS_REFRESH_MS)
 
+        self.advice = QLabel()
+        """Said once per installation: a collection mostly not in English is told about the
+        multilingual models (indexer.models.advice), with a link that offers them in Settings."""
+        self.advice.setWordWrap(True)
+        self.advice.setVisible(False)
+        self.advice.setTextFormat(Qt.TextFormat.RichText)
+        self.advice.linkActivated.connect(self.on_advice_link)
+
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
+        layout.addWidget(self.advice)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.progress_row)
         self.setCentralWidget(central)
@@ -344,6 +356,17 @@ class MainWindow(QMainWindow):
         details pane and the page preview stay on it."""
         current = self.results.currentIndex().row()
         selected = self.current_hit()
+        if selected is not None and self.model.is_refinement(result):
+            # The rows move with their passages: the selection stays on its passage, the
+            # page preview is not redrawn; the details pane gets the hit's new score.
+            self.model.set_result(result, reranked)
+            index = self.results.currentIndex()
+            hit = self.current_hit()
+            if hit is not None:
+                chunks = self._detail_chunks[1] if self._detail_chunks[0] == hit.chunk_id else []
+                self._render_details(hit, chunks)
+                self.results.scrollTo(index)
+            return
         self.model.set_result(result, reranked)
         if not result.hits:
             reason = f"<br><span style='font-size:11pt'>{html.escape(result.notice)}</span>" if result.notice else ""
@@ -441,8 +464,10 @@ class MainWindow(QMainWindow):
         self._show_page_view()
 
     def on_details(self, hit: Hit, chunks: list) -> None:
-        if hit == self.current_hit():
-            self._render_details(hit, chunks)
+        current = self.current_hit()
+        if current is not None and current.chunk_id == hit.chunk_id:
+            self._detail_chunks = (hit.chunk_id, chunks)
+            self._render_details(current, chunks)
 
     def _render_details(self, hit: Hit, chunks: list) -> None:
         """The passage with the query's words in bold, between its neighbours in grey."""
@@ -632,6 +657,7 @@ class MainWindow(QMainWindow):
             self.resume_backfill = False
             if passages.vectors < passages.passages and self.folder_stats and not self.indexing.running:
                 self.indexing.queue([Path(folder) for folder in self.folder_stats])
+        self._advise(stats.get("advice", ""))
         count = stats["skipped"]
         self.skipped_button.setText(f"{count} file{'s' if count != 1 else ''} skipped — show")
         self.skipped_button.setVisible(count > 0)
@@ -652,6 +678,26 @@ class MainWindow(QMainWindow):
         box.setDetailedText(lines)
         self.skipped_box = box
         box.open()
+
+    def _advise(self, advice: str) -> None:
+        """Show the language advice the first time there is one; never again after."""
+        if not advice or self.advice.isVisible() or self.preferences.settings.language_advice_shown:
+            return
+        self.advice.setText(
+            f"{html.escape(advice)} <a href='choose'>Choose the multilingual models…</a> · <a href='dismiss'>Not now</a>"
+        )
+        self.advice.setVisible(True)
+        self.preferences.apply(replace(self.preferences.settings, language_advice_shown=True))
+
+    def on_advice_link(self, link: str) -> SettingsDialog | None:
+        """'choose' opens Settings with the multilingual preset selected (OK downloads what is
+        missing) and returns the dialog; either link hides the advice."""
+        self.advice.setVisible(False)
+        if link != "choose":
+            return None
+        dialog = self.open_settings()
+        dialog.choose_preset("multilingual")
+        return dialog
 
     # -- settings ---------------------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:

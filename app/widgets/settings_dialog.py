@@ -321,6 +321,18 @@ class SettingsDialog(QDialog):
             f"CPU: {hw.cpu_model}, variant {engine.cpu_variant}"
         )
 
+    def choose_preset(self, preset: str) -> None:
+        """Select the catalogue's models of ``preset`` (e.g. 'multilingual') on both model
+        pages and show the embedding-model page; OK then downloads what is not on disk yet."""
+        for page in (self.embedders, self.rerankers):
+            for row in range(page.list.count()):
+                choice = page.list.item(row).data(Qt.ItemDataRole.UserRole)
+                if choice.entry is not None and preset in choice.entry.presets:
+                    page.list.setCurrentRow(row)
+                    break
+        self.rerankers.enabled.setChecked(True)
+        self.tabs.setCurrentWidget(self.embedders)
+
     def chosen(self) -> Settings:
         """The settings as filled in; ValueError says what is unusable (an endpoint's URL…)."""
         return replace(

@@ -566,6 +566,15 @@ class Store:
         """The languages of the stored passages (ISO 639-1), as written by write()."""
         return list(self.meta.get("languages", []))
 
+    def language_counts(self) -> dict[str, int]:
+        """Stored passages per language (ISO 639-1 code -> count), one row count per
+        language of ``languages()``; passages of no detected language are left out."""
+        counts = {}
+        for language in self.languages():
+            if language.isalpha() and language.isascii():  # codes only: the value goes into a filter
+                counts[language] = self.chunks.count_rows(f"language = '{language}'")
+        return {language: n for language, n in counts.items() if n}
+
     def text_search(self, query: str, limit: int) -> list[StoredChunk]:
         """BM25 over the passages' search text (LanceDB's native full-text index, whitespace
         tokens): the query's keys (indexer.words.query_keys) in English, its own language and
