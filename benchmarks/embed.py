@@ -63,17 +63,23 @@ def pdf_passages(limit: int) -> list[str]:
     return out
 
 
-def quarry_runner(texts: list[str], seqs_per_decode: int = 1, lanes: int | None = None) -> Runner:
+def quarry_runner(texts: list[str], seqs_per_decode: int = 1, lanes: int | None = None, tuned: bool = True) -> Runner:
     """Quarry's Embedder as the app builds it (one passage per decode, one context per CPU
-    thread), or packing more passages per decode, or another number of contexts."""
+    thread, a bf16 copy where the CPU has AVX512-BF16), or packing more passages per decode,
+    another number of contexts, or the Q8_0 file as it is (``tuned`` False)."""
     from indexer.models.embedding import Embedder
 
     worker, placement = start_worker()
-    embedder = Embedder(EMBEDDER, placement, seqs_per_decode=seqs_per_decode, worker=worker, lanes=lanes)
+    scratch = tempfile.TemporaryDirectory()
+    tuned_dir = Path(scratch.name) if tuned else None
+    embedder = Embedder(
+        EMBEDDER, placement, seqs_per_decode=seqs_per_decode, worker=worker, lanes=lanes, tuned_dir=tuned_dir
+    )
 
     def close() -> None:
         embedder.close()
         worker.close()  # type: ignore[attr-defined]
+        scratch.cleanup()
 
     return (lambda: embedder.embed_documents(texts)), close
 
@@ -151,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passages", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
-        "--variants", action="store_true", help="also run Quarry with one context and packing 4 and 8 passages per decode"
+        "--variants", action="store_true", help="also run Quarry on the Q8_0 file as is (2 contexts, then 1), and packing 4 and 8 per decode"
     )
     parser.add_argument("--only-quarry", action="store_true", help="skip PyTorch and onnxruntime")
     parser.add_argument("--require-all", action="store_true", help="exit 1 when a comparison engine is missing")
@@ -160,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     texts = pdf_passages(args.passages)
     runners: dict[str, Runner] = {"quarry (app default)": quarry_runner(texts)}
     if args.variants:
-        runners["quarry, 1 context of all threads"] = quarry_runner(texts, lanes=1)
+        runners["quarry, the Q8_0 file as is"] = quarry_runner(texts, tuned=False)
+        runners["quarry, the Q8_0 file, 1 context of all threads"] = quarry_runner(texts, lanes=1, tuned=False)
         for packed in (4, 8):
             runners[f"quarry, {packed} passages per decode"] = quarry_runner(texts, packed)
     notes: dict[str, str] = {}

@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     from indexer.store.lance import Store
 
     worker, placement = start_worker()
-    embedder = Embedder(EMBEDDER, placement, worker=worker)
+    tuned = tempfile.TemporaryDirectory()  # the bf16 copy the app keeps in its cache, where the CPU has AVX512-BF16
+    embedder = Embedder(EMBEDDER, placement, worker=worker, tuned_dir=Path(tuned.name))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "index", embedder.dimension, embedder.fingerprint)
         start = time.perf_counter()

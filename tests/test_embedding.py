@@ -56,3 +56,38 @@ def test_decode_refuses_sequences_longer_than_the_context(placement):
             local.model.decode([[101] * (local.max_tokens + 1)])
     finally:
         local.close()
+
+
+def test_the_embedder_as_the_app_builds_it_reproduces_the_reference(placement, tmp_path):
+    """With a folder for CPU-tuned copies (as ModelSetup gives it): a bf16 copy of the Q8_0 file
+    where the CPU has AVX512-BF16 (indexer.models.bf16), the file itself elsewhere; either way
+    the reference holds, the vectors' fingerprint names the file, and the passages are embedded
+    on one context per CPU thread in their input order."""
+    from indexer.models.bf16 import cpu_has_bf16
+    from indexer.models.embedding import Embedder
+    from indexer.models.gguf_info import read_info
+    from indexer.runtime.context_pool import cpu_lanes
+    from tests.conftest import EMBEDDER
+
+    model = Embedder(EMBEDDER, placement, tuned_dir=tmp_path)
+    plain = Embedder(EMBEDDER, placement, worker=model.worker, lanes=1)
+    try:
+        if cpu_has_bf16():
+            assert model.loaded_path.parent == tmp_path and read_info(model.loaded_path).file_type == 32
+        else:
+            assert model.loaded_path == EMBEDDER and not any(tmp_path.iterdir())
+        assert model.fingerprint == plain.fingerprint
+        assert model.n_lanes == cpu_lanes(placement, EMBEDDER.stat().st_size) and plain.n_lanes == 1
+        texts = [item["text"] for item in REFERENCE["items"]]
+        vectors = model.embed_documents(texts)
+        for item, vector in zip(REFERENCE["items"], vectors, strict=True):
+            expected = np.asarray(item["embedding"], dtype=np.float32)
+            assert float(vector @ expected / np.linalg.norm(expected)) >= 0.998, item["text"]
+        # Lanes change where a passage is embedded, never which row it lands in: each row is
+        # nearest to the same text's row from one context (of the Q8_0 file: within 0.998).
+        similarity = vectors @ plain.embed_documents(texts).T
+        assert list(similarity.argmax(axis=1)) == list(range(len(texts)))
+        assert float(np.diag(similarity).min()) >= 0.998
+    finally:
+        plain.close()
+        model.close()

@@ -41,20 +41,26 @@ class LocalEmbedder:
         seqs_per_decode: int = 1,
         info: GGUFInfo | None = None,
         lanes: int | None = None,
+        tuned_dir: Path | None = None,
     ) -> None:
         """Args:
         lanes: contexts embedding side by side (default: ``cpu_lanes``, one per CPU thread
             for small models).
+        tuned_dir: where a CPU-tuned (bf16) copy may be kept (indexer.models.bf16, Q8_0
+            files included); None loads ``path`` as it is.
 
         Raises ModelInvalid when the header or llama.cpp refuses the file.
         """
         self.info = validate(path, "embedder", info)
         self.path = path
+        from indexer.models.bf16 import tuned_copy
         from indexer.runtime.context_pool import ContextPool, cpu_lanes
         from indexer.runtime.hardware import load_model
 
+        tuned = tuned_dir is not None and not placement.on_gpu
+        self.loaded_path = tuned_copy(path, tuned_dir, self.info, requantize=True) if tuned else path
         self.model, self.placement = load_model(
-            path,
+            self.loaded_path,
             placement,
             n_seq_max=seqs_per_decode,
             n_lanes=lanes if lanes is not None else cpu_lanes(placement, self.info.size),
@@ -120,6 +126,9 @@ class Embedder(RemoteModel):
         placement: where it runs (indexer.runtime.hardware.place).
         seqs_per_decode: sequences per llama.cpp batch.
         lanes: contexts embedding side by side (default: one per CPU thread for small models).
+        tuned_dir: where a CPU-tuned (bf16) copy may be kept; None loads ``path`` as it is.
+            The stored vectors' fingerprint names ``path`` either way: the copy's vectors
+            are within cosine 0.9996 of the file's.
         worker: the worker to use; None starts one owned (and closed) by this embedder.
 
     Raises ModelInvalid when the header or llama.cpp refuses the file, WorkerDied when the
@@ -137,9 +146,11 @@ class Embedder(RemoteModel):
         info: GGUFInfo | None = None,
         worker: InferenceWorker | None = None,
         lanes: int | None = None,
+        tuned_dir: Path | None = None,
     ) -> None:
         self.info = validate(path, "embedder", info)
-        super().__init__(path, placement, worker, "load_embedder", seqs_per_decode, self.info, lanes)
+        tuned = str(tuned_dir) if tuned_dir else None
+        super().__init__(path, placement, worker, "load_embedder", seqs_per_decode, self.info, lanes, tuned)
         self.dimension: int = self.slot.meta["dimension"]
         self.max_tokens: int = self.slot.meta["max_tokens"]
         self._pooling: int = self.slot.meta["pooling"]
@@ -154,6 +165,11 @@ class Embedder(RemoteModel):
     def n_lanes(self) -> int:
         """Contexts embedding side by side in the worker."""
         return self.slot.meta["n_lanes"]
+
+    @property
+    def loaded_path(self) -> Path:
+        """The file the worker runs: ``path``, or its bf16 copy on CPUs made for it."""
+        return Path(self.slot.meta["loaded_path"])
 
     @property
     def name(self) -> str:

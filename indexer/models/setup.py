@@ -75,7 +75,8 @@ class ModelSetup:
         """The embedder named ``wanted`` (a file name or path), or the preferred one found.
         Raises ModelMissing when none is found, ModelInvalid when the file is refused."""
         path = pick(self.models, "embedder", wanted)
-        return Embedder(path, self.placement, info=self.info(path), worker=self.worker)
+        tuned = self.paths.tuned_models
+        return Embedder(path, self.placement, info=self.info(path), worker=self.worker, tuned_dir=tuned)
 
     def reranker(self, wanted: str | None = None, bf16_copy: bool = True) -> Reranker:
         """The reranker named ``wanted``, or the preferred one found. With ``bf16_copy``,

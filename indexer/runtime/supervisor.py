@@ -366,7 +366,7 @@ class InferenceWorker:
         """Load a model in the worker and keep the recipe, so a restarted worker loads it again.
 
         Args:
-            method: ``load_embedder`` (args: path, placement, sequences per decode, GGUFInfo, lanes)
+            method: ``load_embedder`` (args: path, placement, sequences per decode, GGUFInfo, lanes, tuned folder)
                 or ``load_reranker`` (path, placement, pairs per decode, GGUFInfo, lanes,
                 bf16 cache folder); see indexer.runtime.worker.
             name: the model's name, for logs and crash reports.

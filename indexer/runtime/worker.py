@@ -109,14 +109,17 @@ class Server:
         seqs_per_decode: int,
         info: Any,
         lanes: int | None = None,
+        tuned_dir: str | None = None,
         *,
         cancel: CancelToken,
     ) -> dict[str, Any]:
         from indexer.models.embedding import LocalEmbedder
 
-        model = LocalEmbedder(Path(path), self._placement(placement), seqs_per_decode, info, lanes)
+        tuned = Path(tuned_dir) if tuned_dir else None
+        model = LocalEmbedder(Path(path), self._placement(placement), seqs_per_decode, info, lanes, tuned)
         self._keep(slot, model)
         return {
+            "loaded_path": str(model.loaded_path),
             "n_lanes": model.model.n_lanes,
             "dimension": model.dimension,
             "max_tokens": model.max_tokens,
