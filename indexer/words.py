@@ -109,10 +109,39 @@ def _word_keys(word: str, language: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
+PLURAL_S_LANGUAGES = frozenset({"fr", "es", "pt", "ca"})
+"""Languages whose plurals add -s or -es and whose Snowball stemmer does not always give a
+plural and its singular one stem: French 'vignerons' -> 'vign' but 'vigneron' -> 'vigneron'
+(it reads -erons as a verb ending), Spanish 'ciudades' -> 'ciudad' but 'ciudad' -> 'ciud'.
+English is not among them: its stemmer conflates plurals (and 'news' less s is 'new')."""
+
+
+def singular_forms(word: str, language: str) -> tuple[str, ...]:
+    """The forms a plural word of a text in ``language`` may have in the singular (less -s,
+    less -es), where that language's stemmer may not give them its stem; () for other
+    languages and words not ending in -s. The text side only: a query is matched in several
+    languages at once, and 'news' in French would become 'new' in English passages."""
+    folded = fold(word)
+    if language not in PLURAL_S_LANGUAGES or len(folded) < 4 or not folded.endswith("s") or is_unspaced(folded):
+        return ()
+    return (word[:-1], word[:-2]) if folded.endswith("es") else (word[:-1],)
+
+
+@lru_cache(maxsize=262_144)
+def text_keys(word: str, language: str) -> tuple[str, ...]:
+    """The keys a word of a text in ``language`` is indexed under: its own (word_keys) and
+    those of its singular forms (singular_forms), each once."""
+    keys = _word_keys(word, language)
+    forms = singular_forms(word, language)
+    if not forms:
+        return keys
+    return tuple(dict.fromkeys(keys + tuple(k for form in forms for k in _word_keys(form, language))))
+
+
 def search_text(text: str, language: str = DEFAULT_LANGUAGE) -> str:
-    """The text as the full-text index reads it: every word's keys (word_keys), joined by
+    """The text as the full-text index reads it: every word's keys (text_keys), joined by
     spaces, for a whitespace tokenizer with no stemming or folding of its own."""
-    return " ".join(key for m in WORD.finditer(text) for key in _word_keys(m.group(), language))
+    return " ".join(key for m in WORD.finditer(text) for key in text_keys(m.group(), language))
 
 
 def query_keys(words: Iterable[str], languages: Iterable[str]) -> list[str]:

@@ -114,7 +114,9 @@ class QueryWords:
         unspaced query word inside it."""
         if stem(word) in self.stems or stem(word, self.language) in self.stems:
             return True
-        if language is not None and stem(word, language) in self.stems_in(language):
+        if language is not None and any(
+            stem(form, language) in self.stems_in(language) for form in (word, *words.singular_forms(word, language))
+        ):
             return True
         return any(u in fold(word) for u in self.unspaced)
 
@@ -138,6 +140,7 @@ class QueryWords:
                 stem(word) in self.stems
                 or stem(word, self.language) in self.stems
                 or (stem(word, lang) in self.stems_in(lang))
+                or any(stem(form, lang) in self.stems_in(lang) for form in words.singular_forms(word, lang))
             ):
                 yield m
 
@@ -160,7 +163,12 @@ def term_positions(terms: Sequence[str], text: str) -> list[tuple[int, int]]:
     hits: list[tuple[int, int]] = []
     for position, match in enumerate(WORD.finditer(text)):
         word = match.group()
-        found = {k for lang in langs for k in wanted.get((lang, stem(word, lang)), ())}
+        found = {
+            k
+            for lang in langs
+            for form in (word, *words.singular_forms(word, lang))
+            for k in wanted.get((lang, stem(form, lang)), ())
+        }
         found.update(k for term, k in unspaced if term in fold(word))
         hits.extend((position, k) for k in sorted(found))
     return hits
