@@ -474,7 +474,7 @@ CHOOSING = ("books-choosing", "scifact-dev-half-a", "scifact-off-topic")
 def calibration_rows(records: list[dict], weight: float, power: float) -> list[tuple[list[float], int]]:
     """(features, label) of every shown hit (top 10, one per page or document), as Searcher
     computes them, in both phases: before reranking (the first stage's order) and after."""
-    from indexer.search.calibration import query_evidence
+    from indexer.search.calibration import features, query_evidence
     from indexer.search.fusion import effective_weight, relative_keys
 
     out = []
@@ -514,7 +514,7 @@ def calibration_rows(records: list[dict], weight: float, power: float) -> list[t
                     relevant = int(Path(c["path"]).name == label["file"] and c["page"] in label["pages"])
                 else:
                     relevant = 0
-                out.append(([places[i], topicality, rerank], relevant))
+                out.append((list(features(places[i], topicality, rerank)), relevant))
     return out
 
 
@@ -534,24 +534,22 @@ def fit_logistic(rows: list[tuple[list[float], int]], l2: float = 1e-3) -> list[
 
 
 def reliability(rows: list[tuple[list[float], int]], coefficients: list[float]) -> list[list[object]]:
-    """Predicted against observed share relevant, in bins of the predicted score."""
-    from indexer.search.calibration import relevance
+    """Predicted against observed share relevant, in bins of the predicted score (the shown
+    score's bins: under 0.2 weak, 0.2–0.5 possible, 0.5 and over strong)."""
+    from indexer.search.calibration import logistic
 
     bins = [(0.0, 0.2), (0.2, 0.5), (0.5, 0.8), (0.8, 1.01)]
     out = []
     for low, high in bins:
         inside = []
         for f, lab in rows:
-            bias, *w = coefficients
-            z = bias + sum(a * b for a, b in zip(w, f, strict=True))
-            p = 1 / (1 + math.exp(-z))
+            p = logistic(coefficients, f)
             if low <= p < high:
                 inside.append((p, lab))
         if inside:
             mean_p = sum(p for p, _ in inside) / len(inside)
             observed = sum(lab for _, lab in inside) / len(inside)
             out.append([f"{low:.1f}–{min(high, 1.0):.1f}", len(inside), f"{mean_p:.2f}", f"{observed:.2f}"])
-    del relevance
     return out
 
 
@@ -566,14 +564,24 @@ def calibrate(args: argparse.Namespace) -> None:
         weight = selfcheck_weight(collection_of(name), power)
         return calibration_rows(records, 5.0 if weight is None else weight, power) if records else []
 
-    training = [row for name in CHOOSING for row in rows_of(name)]
+    from indexer.search.calibration import COEFFICIENTS, rises_with_place
+
+    used = 3 if args.linear else None  # the linear model reads place, topicality and rerank only
+    training = [(f[:used], label) for name in CHOOSING for f, label in rows_of(name)]
     coefficients = fit_logistic(training)
-    print(f"COEFFICIENTS = ({', '.join(f'{c:.3f}' for c in coefficients)})  # fitted on {len(training)} hits of {CHOOSING}\n")
+    if used:
+        coefficients += [0.0] * (len(COEFFICIENTS) - len(coefficients))
+    print(f"COEFFICIENTS = ({', '.join(f'{c:.3f}' for c in coefficients)})  # fitted on {len(training)} hits of {CHOOSING}")
+    print(f"rises with place everywhere: {rises_with_place(coefficients)}; in the app now: {COEFFICIENTS}\n")
     for name in args.sets:
         rows = rows_of(name)
         if rows:
             print(f"{name}:")
-            print(table(["predicted", "hits", "mean predicted", "share relevant"], reliability(rows, coefficients)))
+            header = ["predicted", "hits", "mean predicted", "share relevant"]
+            print("fitted now:")
+            print(table(header, reliability(rows, coefficients)))
+            print("in the app now:")
+            print(table(header, reliability(rows, list(COEFFICIENTS))))
             print()
 
 
@@ -606,6 +614,7 @@ def main() -> None:
     p.add_argument("sets", nargs="+", help="cached set names")
     p = sub.add_parser("calibrate")
     p.add_argument("--power", type=float, default=2.0, help="the guard power the self-check weight is used with")
+    p.add_argument("--linear", action="store_true", help="fit place, topicality and rerank only (session 9's model)")
     p.add_argument("sets", nargs="*", help="cached sets to report the reliability on")
     args = parser.parse_args()
     commands = {"collect-books": collect_books, "collect-beir": collect_beir, "compare": compare}

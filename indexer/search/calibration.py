@@ -25,12 +25,13 @@ match what is relevant on the held-out sets is in docs/quality.md ("Calibration"
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
-COEFFICIENTS = (-4.0, 3.0, 2.5, 2.0)
-"""(bias, place, topicality, rerank) of the logistic model: fitted by
-`benchmarks/ranking.py calibrate` (docs/quality.md, session 9)."""
+COEFFICIENTS: tuple[float, ...] = (-4.0, 3.0, 2.5, 2.0, 0.0, 0.0)
+"""(bias, place, topicality, rerank, place × topicality, place⁴) of the logistic model
+(``features``): fitted by `benchmarks/ranking.py calibrate` (docs/quality.md)."""
 
 STRONG = 0.5
 """A hit at least this likely to answer is a strong match: more likely than not."""
@@ -42,11 +43,36 @@ EVIDENCE_TOP = 5
 """How many of the first hits the query-level evidence looks at."""
 
 
+def features(place: float, topicality: float, rerank: float) -> tuple[float, ...]:
+    """What the logistic model reads, in COEFFICIENTS' order after the bias: the three numbers
+    of the module docstring, then place × topicality (a first place means more where the
+    collection knows the query) and place⁴ (the top of the list apart from the rest)."""
+    return (place, topicality, rerank, place * topicality, place**4)
+
+
 def relevance(place: float, topicality: float, rerank: float) -> float:
     """The calibrated chance, 0..1, that a hit answers the query (see the module docstring)."""
-    bias, a, b, c = COEFFICIENTS
-    z = bias + a * place + b * topicality + c * rerank
+    return logistic(COEFFICIENTS, features(place, topicality, rerank))
+
+
+def logistic(coefficients: Sequence[float], values: Sequence[float]) -> float:
+    """1 / (1 + e^-z) for z = bias + Σ weight × value, (bias, *weights) = ``coefficients``;
+    ``values`` may be shorter (the weights past them are unused)."""
+    bias, *weights = coefficients
+    z = bias + sum(w * v for w, v in zip(weights, values, strict=False))
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def rises_with_place(coefficients: Sequence[float], steps: int = 20) -> bool:
+    """Whether the model's score never falls as ``place`` rises, at every topicality and
+    rerank evidence in 0..1 (a grid of ``steps``): what keeps the rows in score order."""
+    grid = [i / steps for i in range(steps + 1)]
+    for topicality in grid:
+        for rerank in grid:
+            scores = [logistic(coefficients, features(place, topicality, rerank)) for place in grid]
+            if any(b < a - 1e-12 for a, b in itertools.pairwise(scores)):
+                return False
+    return True
 
 
 def query_evidence(
