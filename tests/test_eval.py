@@ -114,14 +114,20 @@ def test_reranking_helps_on_the_sample(sample_searcher):
 def test_off_topic_queries_score_below_the_default_minimum(sample_searcher):
     _, searcher = sample_searcher
     options = SearchOptions()
+    best_off_topic = 0.0
     for query in OFF_TOPIC:
         unfiltered = searcher.search(query, SearchOptions(k=5, min_score=0.0))
         assert unfiltered.hits and max(h.score for h in unfiltered.hits) < options.min_score, query
+        best_off_topic = max(best_off_topic, max(h.score for h in unfiltered.hits))
         result = searcher.search(query, options)
         assert result.weak and result.hits, query
+    # A SciFact claim whose abstract the reranker is sure of but the embedder is not (topic
+    # weight 0): the calibrated score (fitted on the choosing sets, docs/quality.md session 12)
+    # gives such a hit about 1 in 6, as often as hits with that evidence are relevant, and
+    # still more than any off-topic query's best hit.
     on_topic = searcher.search("1 in 5 million in UK have abnormal PrP positivity.", options)
-    assert on_topic.hits and not on_topic.weak
-    assert max(h.rerank_score for h in on_topic.hits) > 0.9 and any(h.strong for h in on_topic.hits)
+    assert on_topic.hits and max(h.rerank_score for h in on_topic.hits) > 0.9
+    assert on_topic.hits[0].score > best_off_topic
 
 
 def test_the_topic_gate_is_what_hides_off_topic_queries(sample_searcher):

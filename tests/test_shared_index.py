@@ -261,13 +261,17 @@ def test_a_writer_killed_at_random_moments_loses_and_doubles_nothing(s3_env, tmp
     killed = 0
     # A writer started just after a kill may find the dead writer's lease and leave at once,
     # or finish before its moment comes: such runs are not counted, the loop starts another.
-    for attempt in range(3 * KILLS):
+    for attempt in range(4 * KILLS):
         if killed == KILLS:
             break
-        if attempt % 3 == 1:  # the documents change between runs too
-            (docs / f"note-{attempt % 24:02d}.txt").write_text(f"Rewritten note {attempt}: " + " ".join(words * 5))
+        # The documents change between runs too: all of them each time, so every run has its
+        # 144 passages to embed and write (with one changed note a run could end before its
+        # kill moment on a fast CPU: session 12's Zen 5 embeds ~50 passages/s).
+        for i in range(24):
+            body = "\n\n".join(f"Rewritten {attempt}, part {p}: " + " ".join(rng.choices(words, k=60)) for p in range(6))
+            (docs / f"note-{i:02d}.txt").write_text(body)
         process = subprocess.Popen(command, cwd=ROOT, env=s3_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 8.0))
+        time.sleep(rng.uniform(0.5, 5.0))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed += 1
