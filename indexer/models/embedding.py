@@ -161,15 +161,7 @@ class Embedder(RemoteModel):
         """What the stored vectors depend on; a different value means re-index."""
         return f"{self.path.name}|{self.path.stat().st_size}|{self.dimension}|{self._pooling}|{CHUNKER_VERSION}"
 
-    @property
-    def n_lanes(self) -> int:
-        """Contexts embedding side by side in the worker."""
-        return self.slot.meta["n_lanes"]
 
-    @property
-    def loaded_path(self) -> Path:
-        """The file the worker runs: ``path``, or its bf16 copy on CPUs made for it."""
-        return Path(self.slot.meta["loaded_path"])
 
     @property
     def name(self) -> str:

@@ -244,18 +244,11 @@ class Reranker(RemoteModel):
         self.crashes_in_a_row = 0
         self.switched_off = ""
 
-    @property
-    def loaded_path(self) -> Path:
-        """The file the worker runs: ``path``, or its bf16 copy on CPUs made for it."""
-        return Path(self.slot.meta["loaded_path"])
 
     @property
     def max_tokens(self) -> int:
         return self.slot.meta["max_tokens"]
 
-    @property
-    def n_lanes(self) -> int:
-        return self.slot.meta["n_lanes"]
 
     @property
     def outputs_probability(self) -> bool:

@@ -40,6 +40,16 @@ class RemoteModel:
         """Where the model runs now (the CPU after a GPU failure)."""
         return self.slot.meta["placement"]
 
+    @property
+    def loaded_path(self) -> Path:
+        """The file the worker runs: ``path``, or its bf16 copy on CPUs made for it."""
+        return Path(self.slot.meta["loaded_path"])
+
+    @property
+    def n_lanes(self) -> int:
+        """Contexts working side by side in the worker (indexer.runtime.context_pool)."""
+        return self.slot.meta["n_lanes"]
+
     def release_if_idle(self, idle_s: float) -> bool:
         """Free the model's memory in the worker if unused for ``idle_s`` seconds; the next
         call loads it again. Starts no worker just to release."""
